@@ -1,0 +1,69 @@
+// Shared zod helpers for the format readers: one `file:line: field `x`: message` per issue.
+import { z as zod, type z } from 'zod';
+import { InputError, at } from '../../errors.js';
+
+/** `answers`, `ctxs[2].title`: the path of a zod issue as a reader would write it. */
+export function fieldPath(path: readonly (string | number)[]): string {
+  return path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${part}` : part), '');
+}
+
+/** Parses `value` with `schema` or throws an InputError listing every issue (at most 10). */
+export function parseOrThrow<S extends z.ZodTypeAny>(
+  schema: S,
+  value: unknown,
+  file: string,
+  line: number | undefined,
+  where?: string,
+): z.output<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data as z.output<S>;
+  const messages = result.error.issues.slice(0, 10).map((issue) => {
+    const path = fieldPath([...(where ? [where] : []), ...issue.path]);
+    return at(file, line, path ? `field \`${path}\`: ${issue.message}` : issue.message);
+  });
+  const more = result.error.issues.length - 10;
+  if (more > 0) messages.push(`(${more} more issues)`);
+  throw new InputError(messages.join('\n'));
+}
+
+/** Throws when an id appears twice, naming both lines. */
+export class IdRegistry {
+  private readonly seen = new Map<string, number>();
+  constructor(
+    private readonly file: string,
+    private readonly what: string,
+  ) {}
+
+  add(id: string, line: number): void {
+    const first = this.seen.get(id);
+    if (first !== undefined) {
+      throw new InputError(at(this.file, line, `duplicate ${this.what} id \`${id}\` (first at line ${first})`));
+    }
+    this.seen.set(id, line);
+  }
+}
+
+/** A string field; `nonEmpty` rejects blank strings. Messages say what was expected. */
+export function stringField(opts: { nonEmpty?: boolean } = {}): z.ZodType<string> {
+  const base = zod.string({ required_error: 'missing (expected a string)', invalid_type_error: 'expected a string' });
+  return opts.nonEmpty ? base.refine((s) => s.trim() !== '', { message: 'expected a non-empty string' }) : base;
+}
+
+/** An id: a non-empty string, or an integer (turned into its decimal string). */
+export const idField = zod
+  .union([zod.string(), zod.number().int()], {
+    errorMap: () => ({ message: 'expected a non-empty string or an integer' }),
+  })
+  .transform((v) => String(v))
+  .refine((s) => s.trim() !== '', { message: 'expected a non-empty string or an integer' });
+
+/** `answers`: at least one answer, each a string that is not blank (a blank answer would match any text). */
+export const answersField = zod.custom<string[]>(
+  (v) => Array.isArray(v) && v.length > 0 && v.every((a) => typeof a === 'string' && a.trim() !== ''),
+  { message: 'expected a non-empty array of strings' },
+);
+
+/** A JSON object with the given fields; unknown fields are ignored. */
+export function record<S extends z.ZodRawShape>(shape: S) {
+  return zod.object(shape, { invalid_type_error: 'expected a JSON object', required_error: 'expected a JSON object' });
+}

@@ -1,0 +1,128 @@
+// One entry point for every dataset format, plus the few-shot split. The split guarantees that no
+// exemplar is ever evaluated: drawn exemplars are removed from the items, and a separate few-shot
+// file may not share an id or a question with them.
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { InputError, at } from '../errors.js';
+import { normalizeAnswer } from '../scoring/normalize.js';
+import type { Dataset, Doc, QaItem } from '../types.js';
+import { readLitm } from './formats/litm.js';
+import { readNqOpen } from './formats/nq-open.js';
+import { readRagtaxCorpus, readRagtaxItems } from './formats/ragtax.js';
+import { readSquad2 } from './formats/squad2.js';
+
+export interface DatasetSpec {
+  format: 'ragtax' | 'nq-open' | 'litm' | 'squad2';
+  path: string;
+  corpus?: string;
+  fewshot?: string;
+  fewshotSize?: number;
+  seed: number;
+}
+
+type DatasetFormat = DatasetSpec['format'];
+
+interface FormatData {
+  items: QaItem[];
+  corpus: Doc[];
+}
+
+/**
+ * Reads items (and the format's own corpus). `role` only changes the ids that formats without
+ * ids generate from line numbers, so a few-shot file's `nq-3` cannot clash with the test file's.
+ */
+async function readFormat(format: DatasetFormat, file: string, role: 'eval' | 'fewshot'): Promise<FormatData> {
+  const prefix = role === 'fewshot' ? 'fewshot-' : '';
+  switch (format) {
+    case 'ragtax':
+      return { items: await readRagtaxItems(file), corpus: [] };
+    case 'nq-open':
+      return { items: await readNqOpen(file, `${prefix}nq-`), corpus: [] };
+    case 'litm':
+      return readLitm(file, `${prefix}litm-`);
+    case 'squad2':
+      return readSquad2(file);
+  }
+}
+
+/** Formats whose corpus comes with the data; a separate `corpus` file would break their gold ids. */
+const OWN_CORPUS: ReadonlySet<DatasetFormat> = new Set(['litm', 'squad2']);
+
+/**
+ * Loads a dataset. `corpus` (a ragtax corpus JSONL) is accepted for `ragtax` and `nq-open` only;
+ * without it their corpus is empty (closed-book). Few-shot exemplars come from `fewshot` (same format
+ * as `path`; with `fewshotSize` a seeded sample of it) or else `fewshotSize` answerable items drawn
+ * with the seed and removed from the evaluated items (which keep their file order).
+ */
+export async function loadDataset(spec: DatasetSpec): Promise<Dataset> {
+  if (spec.corpus !== undefined && OWN_CORPUS.has(spec.format)) {
+    throw new InputError(
+      at(spec.corpus, undefined, `format \`${spec.format}\` brings its own corpus; a separate corpus file is not supported`),
+    );
+  }
+  const size = spec.fewshotSize ?? 0;
+  if (!Number.isInteger(size) || size < 0) {
+    throw new InputError(`fewshotSize must be a whole number ≥ 0, got ${String(spec.fewshotSize)}`);
+  }
+  const data = await readFormat(spec.format, spec.path, 'eval');
+  const corpus = spec.corpus !== undefined ? await readRagtaxCorpus(spec.corpus) : data.corpus;
+  checkGoldIds(spec.path, data.items, corpus);
+
+  if (spec.fewshot !== undefined) {
+    const pool = (await readFormat(spec.format, spec.fewshot, 'fewshot')).items;
+    checkDisjoint(spec.fewshot, pool, data.items);
+    const fewShot = spec.fewshotSize === undefined ? pool : drawExemplars(pool, size, spec.seed, spec.fewshot).drawn;
+    return { items: data.items, corpus, fewShot };
+  }
+  const { drawn, rest } = drawExemplars(data.items, size, spec.seed, spec.path);
+  return { items: rest, corpus, fewShot: drawn };
+}
+
+/**
+ * Draws `size` answerable items (exemplars must show an answer) with a seeded partial
+ * Fisher–Yates shuffle; `drawn` is in draw order, `rest` keeps the input order.
+ */
+export function drawExemplars(items: QaItem[], size: number, seed: number, file: string): { drawn: QaItem[]; rest: QaItem[] } {
+  if (size === 0) return { drawn: [], rest: items };
+  const candidates = items.filter((item) => item.answers.length > 0 && !item.unanswerable);
+  if (candidates.length < size) {
+    throw new InputError(at(file, undefined, `cannot draw ${size} few-shot exemplars: only ${candidates.length} answerable items`));
+  }
+  const rng = xoroshiro128plus(seed);
+  for (let i = 0; i < size; i++) {
+    const j = uniformInt(rng, i, candidates.length - 1);
+    [candidates[i], candidates[j]] = [candidates[j]!, candidates[i]!];
+  }
+  const drawn = candidates.slice(0, size);
+  const drawnIds = new Set(drawn.map((item) => item.id));
+  return { drawn, rest: items.filter((item) => !drawnIds.has(item.id)) };
+}
+
+/** A few-shot item may not be an evaluated item under another name (same id or same question). */
+function checkDisjoint(fewshotFile: string, fewShot: QaItem[], evaluated: QaItem[]): void {
+  const evalIds = new Set(evaluated.map((item) => item.id));
+  const evalQuestions = new Map(evaluated.map((item) => [normalizeAnswer(item.question), item.id]));
+  for (const item of fewShot) {
+    if (evalIds.has(item.id)) {
+      throw new InputError(at(fewshotFile, undefined, `few-shot item \`${item.id}\` has the id of an evaluated item`));
+    }
+    const clash = evalQuestions.get(normalizeAnswer(item.question));
+    if (clash !== undefined) {
+      throw new InputError(
+        at(fewshotFile, undefined, `few-shot item \`${item.id}\` repeats the question of evaluated item \`${clash}\`: "${item.question}"`),
+      );
+    }
+  }
+}
+
+/** Gold ids must name corpus documents, or oracle contexts would fail much later. */
+function checkGoldIds(file: string, items: QaItem[], corpus: Doc[]): void {
+  if (corpus.length === 0) return; // closed-book use: nothing to check against
+  const known = new Set(corpus.map((doc) => doc.id));
+  for (const item of items) {
+    const missing = item.goldDocIds?.find((id) => !known.has(id));
+    if (missing !== undefined) {
+      throw new InputError(at(file, undefined, `item \`${item.id}\`: gold document \`${missing}\` is not in the corpus`));
+    }
+  }
+}

@@ -1,0 +1,31 @@
+// Errors a user can act on. The CLI prints `message` alone (no stack unless --debug) and exits
+// with `exitCode`: 2 for bad usage or input, 3 for runtime failures.
+
+export class RagtaxError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: 2 | 3,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Bad input: a suite, a data file, a model folder or a command-line argument. */
+export class InputError extends RagtaxError {
+  constructor(message: string) {
+    super(message, 2);
+  }
+}
+
+/** Something failed while running (a backend, the file system). */
+export class RuntimeFailure extends RagtaxError {
+  constructor(message: string) {
+    super(message, 3);
+  }
+}
+
+/** `file:line: message` (line omitted when unknown). */
+export function at(file: string, line: number | undefined, message: string): string {
+  return line === undefined ? `${file}: ${message}` : `${file}:${line}: ${message}`;
+}

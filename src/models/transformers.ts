@@ -1,0 +1,567 @@
+// Local ONNX decoders through @huggingface/transformers (onnxruntime-node): loading with
+// up-front folder validation, batched greedy generation with left padding, per-row stop
+// strings and EOS, token counting, the model's own chat template and a weights fingerprint.
+
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import {
+  AutoModelForCausalLM,
+  AutoTokenizer,
+  env,
+  LogitsProcessor,
+  LogitsProcessorList,
+  StoppingCriteria,
+  StoppingCriteriaList,
+  Tensor,
+  type PreTrainedModel,
+  type PreTrainedTokenizer,
+} from '@huggingface/transformers';
+import { InputError, RuntimeFailure } from '../errors.js';
+import type {
+  ChatMessage,
+  ChatRenderer,
+  DecodingParams,
+  FinishReason,
+  GenerationRequest,
+  GenerationResult,
+  LoadedModel,
+  ModelFingerprint,
+} from '../types.js';
+
+export interface TransformersModelSpec {
+  name: string;
+  /** Absolute local folder or a Hugging Face id. */
+  source: string;
+  /** fp32 (default), fp16, q8, q4 ...: picks onnx/model{suffix}.onnx. */
+  dtype?: string;
+  device?: 'cpu' | 'cuda' | 'webgpu';
+  cacheDir?: string;
+  /** Default false: offline, local folders and already cached ids only. */
+  allowRemote?: boolean;
+  /** Rows per forward pass (default 16). */
+  batchSize?: number;
+  /** Called after each batch with the number of requests finished so far in this call. */
+  onBatch?: (done: number) => void;
+}
+
+/** transformers.js file suffix of each dtype (onnx/model{suffix}.onnx). */
+const DTYPE_SUFFIX: Readonly<Record<string, string>> = {
+  fp32: '',
+  fp16: '_fp16',
+  int8: '_int8',
+  uint8: '_uint8',
+  q8: '_quantized',
+  q4: '_q4',
+  q4f16: '_q4f16',
+  bnb4: '_bnb4',
+};
+const DEVICES = ['cpu', 'cuda', 'webgpu'] as const;
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];
+const CONTEXT_KEYS = ['max_position_embeddings', 'n_positions', 'max_seq_len', 'seq_length', 'n_ctx', 'max_sequence_length'];
+const DEFAULT_BATCH_SIZE = 16;
+
+type Json = Record<string, unknown>;
+type GenerateOptions = Parameters<PreTrainedModel['generate']>[0];
+
+export async function loadTransformersModel(spec: TransformersModelSpec): Promise<LoadedModel> {
+  const dtype = spec.dtype ?? 'fp32';
+  const device = spec.device ?? 'cpu';
+  const batchSize = spec.batchSize ?? DEFAULT_BATCH_SIZE;
+  checkOptions(spec, dtype, device, batchSize);
+
+  const folder = resolveFolder(spec);
+  const config = folder ? await validateFolder(folder, dtype) : undefined;
+
+  env.allowLocalModels = true;
+  env.allowRemoteModels = spec.allowRemote === true;
+  const target = folder ?? spec.source;
+  const options = { local_files_only: spec.allowRemote !== true, ...(spec.cacheDir ? { cache_dir: spec.cacheDir } : {}) };
+
+  let tokenizer: PreTrainedTokenizer;
+  let model: PreTrainedModel;
+  try {
+    tokenizer = await AutoTokenizer.from_pretrained(target, options);
+  } catch (error) {
+    throw new InputError(`model '${spec.name}': cannot load the tokenizer from ${target}: ${messageOf(error)}`);
+  }
+  try {
+    model = await AutoModelForCausalLM.from_pretrained(target, {
+      ...options,
+      dtype: dtype as 'fp32',
+      device,
+    });
+  } catch (error) {
+    if (device !== 'cpu') throw new InputError(deviceUnavailable(device, error));
+    throw new InputError(`model '${spec.name}': cannot load ${target} (dtype ${dtype}): ${messageOf(error)}`);
+  }
+
+  // A remote id lands in the cache as <cacheDir>/<id>/...: fingerprint those files.
+  const filesFolder = folder ?? path.join(spec.cacheDir ?? env.cacheDir ?? '', spec.source);
+  const modelConfig = config ?? (model.config as unknown as Json);
+  const generationConfig = await readJsonIfPresent(path.join(filesFolder, 'generation_config.json'));
+
+  const engine = new BatchedGenerator(model, tokenizer, {
+    eosIds: eosTokenIds(generationConfig ?? modelConfig, tokenizer),
+    contextLength: contextLengthOf(modelConfig, spec.source),
+    batchSize,
+    onBatch: spec.onBatch,
+  });
+  return {
+    name: spec.name,
+    generator: engine,
+    countTokens: (text) => engine.encode(text).length,
+    contextLength: engine.contextLength,
+    renderChat: chatRendererFor(tokenizer),
+    fingerprint: await fingerprintOf(spec.source, filesFolder, dtype),
+    dispose: async () => {
+      await model.dispose();
+    },
+  };
+}
+
+// ---------------------------------------------------------------- validation and resolution
+
+function checkOptions(spec: TransformersModelSpec, dtype: string, device: string, batchSize: number): void {
+  if (!(dtype in DTYPE_SUFFIX)) {
+    throw new InputError(`model '${spec.name}': unknown dtype '${dtype}'; expected one of ${Object.keys(DTYPE_SUFFIX).join(', ')}`);
+  }
+  if (!(DEVICES as readonly string[]).includes(device)) {
+    // 'auto'/'gpu' are refused on purpose: they throw or fall back silently in transformers.js.
+    throw new InputError(`model '${spec.name}': unknown device '${device}'; expected one of ${DEVICES.join(', ')}`);
+  }
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new InputError(`model '${spec.name}': batchSize must be a positive integer, got ${batchSize}`);
+  }
+}
+
+/** The local folder to load from, or undefined for a Hugging Face id that may be downloaded. */
+function resolveFolder(spec: TransformersModelSpec): string | undefined {
+  const source = spec.source;
+  if (path.isAbsolute(source) || source.startsWith('.') || existsSync(source)) {
+    const folder = path.resolve(source);
+    if (!existsSync(folder) || !statSync(folder).isDirectory()) {
+      throw new InputError(`model '${spec.name}': model folder ${folder} does not exist (expected a folder with config.json, tokenizer files and onnx/model.onnx)`);
+    }
+    return folder;
+  }
+  if (!/^[\w.-]+(\/[\w.-]+)?$/.test(source)) {
+    throw new InputError(`model '${spec.name}': source '${source}' is neither an existing folder nor a Hugging Face id (owner/name)`);
+  }
+  const cacheDir = spec.cacheDir ?? env.cacheDir ?? '';
+  const cached = path.resolve(cacheDir, source);
+  if (existsSync(path.join(cached, 'config.json'))) return cached;
+  if (spec.allowRemote === true) return undefined;
+  throw new InputError(
+    `model '${spec.name}': '${source}' is not a local folder and is not in the model cache (${cached}). ` +
+      `Remote loading is off: set allowRemote: true in the model spec to download it from the Hugging Face Hub, ` +
+      `or set source to a local folder that holds the model.`,
+  );
+}
+
+/** Checks a model folder before transformers.js sees it, so a mistake gets a precise message. */
+async function validateFolder(folder: string, dtype: string): Promise<Json> {
+  const layout = 'a model folder needs config.json, tokenizer.json, tokenizer_config.json and onnx/model{_dtype suffix}.onnx';
+  const configPath = path.join(folder, 'config.json');
+  if (!existsSync(configPath)) throw new InputError(`${folder}: missing config.json (${layout})`);
+  let config: unknown;
+  try {
+    config = JSON.parse(await readFile(configPath, 'utf8'));
+  } catch (error) {
+    throw new InputError(`${configPath}: not valid JSON: ${messageOf(error)}`);
+  }
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
+    throw new InputError(`${configPath}: expected a JSON object`);
+  }
+  const json = config as Json;
+  if (typeof json.model_type !== 'string' || json.model_type === '') {
+    throw new InputError(`${configPath}: no "model_type" (expected a Hugging Face config such as "model_type": "llama")`);
+  }
+  checkIsDecoder(json, configPath);
+
+  for (const file of TOKENIZER_FILES) {
+    if (!existsSync(path.join(folder, file))) throw new InputError(`${folder}: missing ${file} (${layout})`);
+  }
+  const onnxFile = onnxFileName(dtype);
+  if (!existsSync(path.join(folder, onnxFile))) {
+    const available = availableDtypes(folder);
+    throw new InputError(
+      `${folder}: missing ${onnxFile}, the ONNX weights for dtype ${dtype} (${layout}); ` +
+        (available.length > 0 ? `this folder has dtype ${available.join(', ')}` : 'this folder has no onnx/model*.onnx file'),
+    );
+  }
+  return json;
+}
+
+function checkIsDecoder(config: Json, configPath: string): void {
+  if (config.is_encoder_decoder === true) {
+    throw new InputError(`${configPath}: model_type ${String(config.model_type)} is an encoder-decoder; ragtax needs a decoder-only causal LM`);
+  }
+  const architectures = config.architectures;
+  if (Array.isArray(architectures) && architectures.length > 0) {
+    const causal = architectures.some((a) => typeof a === 'string' && /(CausalLM|LMHeadModel)$/.test(a));
+    if (!causal) {
+      throw new InputError(`${configPath}: architectures ${JSON.stringify(architectures)} name no causal LM (…ForCausalLM); ragtax needs a decoder-only model with a language-model head`);
+    }
+  }
+}
+
+function onnxFileName(dtype: string): string {
+  return `onnx/model${DTYPE_SUFFIX[dtype] ?? ''}.onnx`;
+}
+
+function availableDtypes(folder: string): string[] {
+  const dir = path.join(folder, 'onnx');
+  if (!existsSync(dir)) return [];
+  const files = new Set(readdirSync(dir));
+  return Object.keys(DTYPE_SUFFIX).filter((dtype) => files.has(path.basename(onnxFileName(dtype))));
+}
+
+function deviceUnavailable(device: string, error: unknown): string {
+  const how =
+    device === 'cuda'
+      ? "it needs onnxruntime-node's CUDA provider files (install them with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node`) plus CUDA 12 and cuDNN 9 on the host"
+      : 'it needs a GPU adapter that Dawn can open (Vulkan drivers and libvulkan.so.1 on Linux)';
+  return `device '${device}' is unavailable: ${how}. Use device 'cpu' to run on the CPU. (onnxruntime: ${messageOf(error).trim()})`;
+}
+
+function contextLengthOf(config: Json, source: string): number {
+  for (const candidate of [config, config.text_config]) {
+    if (typeof candidate !== 'object' || candidate === null) continue;
+    for (const key of CONTEXT_KEYS) {
+      const value = (candidate as Json)[key];
+      if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
+    }
+  }
+  throw new InputError(`${source}: config.json gives no context length (expected one of ${CONTEXT_KEYS.join(', ')})`);
+}
+
+/** EOS ids of the generation config (or model config) plus the tokenizer's eos_token. */
+function eosTokenIds(config: Json, tokenizer: PreTrainedTokenizer): Set<number> {
+  const ids = new Set<number>();
+  const declared = config.eos_token_id;
+  for (const id of Array.isArray(declared) ? declared : [declared]) {
+    if (typeof id === 'number') ids.add(id);
+  }
+  if (typeof tokenizer.eos_token_id === 'number') ids.add(tokenizer.eos_token_id);
+  return ids;
+}
+
+/** The tokenizer's own chat template (with the generation prompt), or undefined when it has none. */
+export function chatRendererFor(tokenizer: PreTrainedTokenizer): ChatRenderer | undefined {
+  if (!tokenizer.chat_template) return undefined;
+  return (messages: ChatMessage[]) =>
+    tokenizer.apply_chat_template(messages, { tokenize: false, add_generation_prompt: true }) as string;
+}
+
+async function readJsonIfPresent(file: string): Promise<Json | undefined> {
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Json;
+  } catch (error) {
+    throw new InputError(`${file}: not valid JSON: ${messageOf(error)}`);
+  }
+}
+
+// ---------------------------------------------------------------- fingerprint
+
+/** sha256 and size of every file transformers.js reads for this model, hashed as a stream. */
+async function fingerprintOf(source: string, folder: string, dtype: string): Promise<ModelFingerprint> {
+  const onnx = onnxFileName(dtype);
+  const onnxDir = path.join(folder, 'onnx');
+  // External weights (model.onnx_data, model.onnx_data_1, ...) sit beside the graph.
+  const externalData = existsSync(onnxDir)
+    ? readdirSync(onnxDir)
+        .filter((f) => f.startsWith(`${path.basename(onnx)}_data`))
+        .map((f) => `onnx/${f}`)
+    : [];
+  const candidates = ['config.json', 'generation_config.json', ...TOKENIZER_FILES, onnx, ...externalData];
+  const files: ModelFingerprint['files'] = [];
+  for (const relative of candidates.sort()) {
+    const full = path.join(folder, relative);
+    if (!existsSync(full)) continue;
+    files.push({ path: relative, sha256: await sha256File(full), bytes: statSync(full).size });
+  }
+  return { source, files };
+}
+
+async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(file), hash);
+  return hash.digest('hex');
+}
+
+// ---------------------------------------------------------------- generation
+
+interface EngineSettings {
+  eosIds: Set<number>;
+  contextLength: number;
+  batchSize: number;
+  onBatch?: (done: number) => void;
+}
+
+interface PreparedRow {
+  index: number;
+  ids: number[];
+  stop: string[];
+}
+
+interface RowOutcome {
+  reason: 'eos' | 'stop';
+  /** New tokens generated when the row finished (the EOS token included). */
+  tokens: number;
+}
+
+/**
+ * Generation knobs a model's generation_config.json may set that would change greedy output;
+ * null switches a processor off (transformers.js' typings omit the null its code checks for).
+ */
+const NEUTRAL_GENERATION: Record<string, unknown> = {
+  do_sample: false,
+  num_beams: 1,
+  num_beam_groups: 1,
+  repetition_penalty: 1.0, // applied by PromptRepetitionPenalty instead, which ignores padding
+  no_repeat_ngram_size: 0,
+  encoder_no_repeat_ngram_size: 0,
+  bad_words_ids: null,
+  min_length: 0,
+  min_new_tokens: null,
+  forced_bos_token_id: null,
+  forced_eos_token_id: null,
+  forced_decoder_ids: null,
+  suppress_tokens: null,
+  begin_suppress_tokens: null,
+  exponential_decay_length_penalty: null,
+  guidance_scale: null,
+  renormalize_logits: false,
+};
+
+class BatchedGenerator {
+  readonly contextLength: number;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly model: PreTrainedModel,
+    private readonly tokenizer: PreTrainedTokenizer,
+    private readonly settings: EngineSettings,
+  ) {
+    this.contextLength = settings.contextLength;
+  }
+
+  /** Token ids of a prompt exactly as generation feeds it (special tokens as the tokenizer adds them). */
+  encode(text: string): number[] {
+    return this.tokenizer.encode(text);
+  }
+
+  /** Calls run one after another: onnxruntime already uses every core for one batch. */
+  generate(requests: GenerationRequest[]): Promise<GenerationResult[]> {
+    const run = this.queue.then(() => this.generateNow(requests));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async generateNow(requests: GenerationRequest[]): Promise<GenerationResult[]> {
+    const results = new Array<GenerationResult>(requests.length);
+    let done = 0;
+    for (const { decoding, rows } of this.plan(requests)) {
+      for (let start = 0; start < rows.length; start += this.settings.batchSize) {
+        const batch = rows.slice(start, start + this.settings.batchSize);
+        const outputs = await this.runBatch(batch, decoding);
+        batch.forEach((row, i) => (results[row.index] = outputs[i]!));
+        done += batch.length;
+        this.settings.onBatch?.(done);
+      }
+    }
+    return results;
+  }
+
+  /** Groups requests by decoding params and sorts each group by prompt length to reduce padding. */
+  private plan(requests: GenerationRequest[]): { decoding: DecodingParams; rows: PreparedRow[] }[] {
+    const groups = new Map<string, { decoding: DecodingParams; rows: PreparedRow[] }>();
+    requests.forEach((request, index) => {
+      const { decoding } = request;
+      this.checkDecoding(decoding);
+      const ids = this.encode(request.prompt);
+      if (ids.length === 0) throw new InputError(`request ${index}: the prompt is empty (no tokens to condition on)`);
+      if (ids.length + decoding.maxNewTokens > this.contextLength) {
+        throw new InputError(
+          `request ${index}: ${ids.length} prompt tokens + ${decoding.maxNewTokens} new tokens exceed the model's context of ${this.contextLength} tokens`,
+        );
+      }
+      const key = JSON.stringify([decoding.maxNewTokens, decoding.stop, decoding.temperature, decoding.repetitionPenalty, decoding.seed]);
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { decoding, rows: [] }));
+      group.rows.push({ index, ids, stop: decoding.stop.filter((s) => s.length > 0) });
+    });
+    const plan = [...groups.values()];
+    for (const group of plan) group.rows.sort((a, b) => a.ids.length - b.ids.length || a.index - b.index);
+    return plan;
+  }
+
+  private checkDecoding(decoding: DecodingParams): void {
+    if (decoding.temperature !== 0) {
+      // transformers.js samples from one RNG shared by the whole batch, so a sampled row would
+      // depend on its batch neighbours: only greedy decoding is reproducible here.
+      throw new InputError(`temperature ${decoding.temperature} is not supported by the transformers backend: only greedy decoding (temperature 0) is reproducible`);
+    }
+    if (!Number.isInteger(decoding.maxNewTokens) || decoding.maxNewTokens < 0) {
+      throw new InputError(`maxNewTokens must be a non-negative integer, got ${decoding.maxNewTokens}`);
+    }
+    if (!(decoding.repetitionPenalty > 0)) {
+      throw new InputError(`repetitionPenalty must be positive (1.0 = off), got ${decoding.repetitionPenalty}`);
+    }
+  }
+
+  private async runBatch(rows: PreparedRow[], decoding: DecodingParams): Promise<GenerationResult[]> {
+    const started = performance.now();
+    if (decoding.maxNewTokens === 0) {
+      return rows.map((row) => ({ text: '', finishReason: 'length', promptTokens: row.ids.length, completionTokens: 0, latencyMs: 0 }));
+    }
+    const width = Math.max(...rows.map((row) => row.ids.length));
+    const padCounts = rows.map((row) => width - row.ids.length);
+    const padId = this.padTokenId();
+    const inputIds = new BigInt64Array(rows.length * width);
+    const attention = new BigInt64Array(rows.length * width);
+    rows.forEach((row, r) => {
+      const offset = r * width + padCounts[r]!; // left padding: the prompt ends at the right edge
+      inputIds.fill(BigInt(padId), r * width, offset);
+      row.ids.forEach((id, j) => {
+        inputIds[offset + j] = BigInt(id);
+        attention[offset + j] = 1n;
+      });
+    });
+
+    const stops = new RowStopCriteria(this.tokenizer, width, this.settings.eosIds, rows.map((row) => row.stop));
+    const stoppingCriteria = new StoppingCriteriaList();
+    stoppingCriteria.push(stops);
+    const logitsProcessor = new LogitsProcessorList();
+    if (decoding.repetitionPenalty !== 1) logitsProcessor.push(new PromptRepetitionPenalty(decoding.repetitionPenalty, padCounts));
+
+    let output: unknown;
+    try {
+      const options: Record<string, unknown> = {
+        ...NEUTRAL_GENERATION,
+        inputs: new Tensor('int64', inputIds, [rows.length, width]),
+        attention_mask: new Tensor('int64', attention, [rows.length, width]),
+        max_new_tokens: decoding.maxNewTokens,
+        pad_token_id: padId,
+        stopping_criteria: stoppingCriteria,
+        logits_processor: logitsProcessor,
+      };
+      output = await this.model.generate(options as GenerateOptions);
+    } catch (error) {
+      throw new RuntimeFailure(`generation failed: ${messageOf(error)}`);
+    }
+    if (!(output instanceof Tensor)) throw new RuntimeFailure('generation returned no token tensor');
+    const sequences = output.tolist() as bigint[][];
+    const latencyMs = (performance.now() - started) / rows.length;
+    return rows.map((row, r) => ({
+      ...this.finish(sequences[r]!.slice(width).map(Number), stops.outcomes[r], row.stop),
+      promptTokens: row.ids.length,
+      latencyMs,
+    }));
+  }
+
+  /** Cuts a row at its first EOS or stop string, as if it had been generated alone. */
+  private finish(generated: number[], outcome: RowOutcome | undefined, stop: string[]): Omit<GenerationResult, 'promptTokens' | 'latencyMs'> {
+    if (!outcome) return { text: this.decode(generated), finishReason: 'length', completionTokens: generated.length };
+    const kept = generated.slice(0, outcome.tokens);
+    if (outcome.reason === 'eos') {
+      return { text: this.decode(kept.slice(0, -1)), finishReason: 'eos', completionTokens: kept.length };
+    }
+    const text = this.decode(kept);
+    const cut = Math.min(...stop.map((s) => text.indexOf(s)).filter((i) => i >= 0));
+    const finishReason: FinishReason = 'stop';
+    return { text: text.slice(0, cut), finishReason, completionTokens: kept.length };
+  }
+
+  private decode(ids: number[]): string {
+    return ids.length === 0 ? '' : this.tokenizer.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+  }
+
+  /** Padding is masked out, so any valid id works; prefer the tokenizer's own. */
+  private padTokenId(): number {
+    const pad = this.tokenizer.pad_token_id;
+    if (typeof pad === 'number' && pad >= 0) return pad;
+    return this.settings.eosIds.values().next().value ?? 0;
+  }
+}
+
+/**
+ * Marks a row done once it produced EOS or its new text contains a stop string, and remembers
+ * it: transformers.js asks again after every step and keeps extending finished rows until every
+ * row is done, so the answer must not depend on the row's latest token alone.
+ */
+class RowStopCriteria extends StoppingCriteria {
+  readonly outcomes: (RowOutcome | undefined)[];
+  private readonly tokenizer: PreTrainedTokenizer;
+  private readonly promptWidth: number;
+  private readonly eosIds: Set<number>;
+  private readonly stops: string[][];
+
+  constructor(tokenizer: PreTrainedTokenizer, promptWidth: number, eosIds: Set<number>, stops: string[][]) {
+    super();
+    this.tokenizer = tokenizer;
+    this.promptWidth = promptWidth;
+    this.eosIds = eosIds;
+    this.stops = stops;
+    this.outcomes = stops.map(() => undefined);
+  }
+
+  // transformers.js passes bigint ids although its typings say number.
+  override _call(inputIds: number[][]): boolean[] {
+    return inputIds.map((row, r) => {
+      if (this.outcomes[r]) return true;
+      const tokens = row.length - this.promptWidth;
+      if (tokens <= 0) return false;
+      if (this.eosIds.has(Number(row[row.length - 1]))) {
+        this.outcomes[r] = { reason: 'eos', tokens };
+        return true;
+      }
+      const stop = this.stops[r] ?? [];
+      if (stop.length > 0) {
+        const text = this.tokenizer.decode(row.slice(this.promptWidth), { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+        if (stop.some((s) => text.includes(s))) {
+          this.outcomes[r] = { reason: 'stop', tokens };
+          return true;
+        }
+      }
+      return false;
+    });
+  }
+}
+
+/**
+ * Repetition penalty (CTRL-style, as in Hugging Face) over each row's own prompt and output.
+ * The built-in processor also penalises the left padding, which would make a row's output depend
+ * on its batch neighbours.
+ */
+class PromptRepetitionPenalty extends LogitsProcessor {
+  private readonly penalty: number;
+  private readonly padCounts: number[];
+
+  constructor(penalty: number, padCounts: number[]) {
+    super();
+    this.penalty = penalty;
+    this.padCounts = padCounts;
+  }
+
+  override _call(inputIds: bigint[][], logits: Tensor): Tensor {
+    const data = logits.data as Float32Array;
+    const vocab = logits.dims.at(-1) ?? 0;
+    inputIds.forEach((row, r) => {
+      const offset = r * vocab;
+      for (const id of new Set(row.slice(this.padCounts[r] ?? 0).map(Number))) {
+        const value = data[offset + id]!;
+        data[offset + id] = value < 0 ? value * this.penalty : value / this.penalty;
+      }
+    });
+    return logits;
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,112 @@
+// report.md: the tables a person reads first (alignment tax), then every cell, retrieval quality
+// and what was excluded.
+import type { CellAggregate, PairRecord } from '../types.js';
+import type { RunSummary } from '../run/runner.js';
+import { pct, pctInterval, pValue, signedPct } from './format.js';
+
+function table(header: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function pairRows(pairs: PairRecord[]): string[][] {
+  return pairs.map((p) => [
+    `${p.base} vs ${p.instruct}`,
+    p.format,
+    p.instruction,
+    p.context === 'retrieved' ? String(p.k) : `${p.context} ${p.k}`,
+    String(p.shots),
+    p.cot ? 'yes' : 'no',
+    String(p.n),
+    pct(p.baseAccuracy),
+    pct(p.instructAccuracy),
+    `**${signedPct(p.tax)}** ${pctInterval(p.taxCi95)}`,
+    pValue(p.mcnemarP),
+    `${p.table.bothCorrect}/${p.table.baseOnly}/${p.table.instructOnly}/${p.table.neither}`,
+    signedPct(p.refusalDelta),
+  ]);
+}
+
+function cellRows(cells: CellAggregate[]): string[][] {
+  return cells.map((c) => [
+    c.model,
+    c.format,
+    c.instruction,
+    c.context === 'retrieved' ? String(c.k) : `${c.context} ${c.k}`,
+    String(c.shots),
+    c.cot ? `yes${c.cotMissingAnswer ? ` (${pct(c.cotMissingAnswer)}% without Answer:)` : ''}` : 'no',
+    String(c.n),
+    `${pct(c.accuracy)} ${pctInterval(c.ci95.accuracy)}`,
+    pct(c.exactMatch),
+    pct(c.f1),
+    pct(c.refusalRate),
+    pct(c.negativeRejectionRate),
+    pct(c.overRefusalRate),
+    pct(c.parametricRecall),
+    pct(c.contextAccuracy),
+  ]);
+}
+
+export function renderMarkdown(summary: RunSummary): string {
+  const parts: string[] = [`# ragtax report: ${summary.suite}`, ''];
+  parts.push(
+    `${summary.items} items, ${summary.cells.length} cells, ${summary.pairs.length} paired comparisons; ` +
+      `finished ${summary.manifest.finishedAt ?? ''} in ${summary.timing.totalSeconds.toFixed(1)} s. All figures are percentages.`,
+    '',
+  );
+  if (summary.pairs.length > 0) {
+    parts.push('## Alignment tax (base − instruct accuracy)', '');
+    parts.push(
+      'Paired by item. Interval: seeded paired bootstrap, 95%. p: exact McNemar. Table: both right / base only / instruct only / neither. ' +
+        'Refusal Δ: instruct − base refusal rate.',
+      '',
+    );
+    parts.push(
+      table(['pair', 'instruct format', 'instruction', 'k', 'shots', 'CoT', 'n', 'base acc', 'instruct acc', 'tax [95% CI]', 'p', '2×2', 'refusal Δ'], pairRows(summary.pairs)),
+      '',
+    );
+  }
+  parts.push('## Cells', '');
+  parts.push(
+    'Accuracy: a normalised gold answer occurs in the first line of the response. Neg. rejection: NO-RES among items whose context lacks the answer; ' +
+      'over-refusal: NO-RES among items whose context holds it; parametric recall: accuracy where the context lacks the answer; context acc.: accuracy where it holds it.',
+    '',
+  );
+  parts.push(
+    table(
+      ['model', 'format', 'instruction', 'k', 'shots', 'CoT', 'n', 'accuracy [95% CI]', 'EM', 'F1', 'refusal', 'neg. rejection', 'over-refusal', 'parametric recall', 'context acc.'],
+      cellRows(summary.cells),
+    ),
+    '',
+  );
+  const r = summary.retrieval;
+  parts.push('## Retrieval', '');
+  parts.push(`Retriever: ${r.retriever}, ${r.corpusSize} documents${r.indexLoadedFromCache ? ' (index reused from cache)' : ''}.`, '');
+  if (r.answerRecallAtK.length > 0) {
+    parts.push(table(['k', ...r.answerRecallAtK.map((x) => String(x.k))], [['answer recall@k', ...r.answerRecallAtK.map((x) => pct(x.recall))]]), '');
+  }
+  const overflow = Object.entries(summary.contextOverflow).filter(([, n]) => n > 0);
+  parts.push('## Excluded samples', '');
+  parts.push(
+    overflow.length === 0
+      ? 'No prompt exceeded a model\'s context length.'
+      : overflow.map(([m, n]) => `- ${m}: ${n} prompt(s) over the context length; those items are excluded for every model at the same grid point.`).join('\n'),
+    '',
+  );
+  parts.push('## Timing', '');
+  parts.push(
+    table(
+      ['model', 'samples', 'generated', 'load s', 'generation s', 'new tokens/s'],
+      Object.entries(summary.timing.models).map(([m, t]) => [m, String(t.samples), String(t.generatedSamples), t.loadSeconds.toFixed(1), t.generationSeconds.toFixed(1), t.tokensPerSecond.toFixed(0)]),
+    ),
+    '',
+  );
+  const m = summary.manifest;
+  parts.push('## Manifest', '');
+  parts.push(
+    `Suite sha256 ${m.suite.sha256.slice(0, 12)}, seed ${m.seeds.suite}, ragtax ${m.ragtax}, transformers.js ${m.packages['@huggingface/transformers'] ?? '?'}, ` +
+      `Node ${m.node}, git ${m.git ? m.git.revision.slice(0, 12) + (m.git.dirty ? ' (dirty)' : '') : 'n/a'}. Full manifest in summary.json.`,
+    '',
+  );
+  return parts.join('\n');
+}

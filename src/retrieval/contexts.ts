@@ -1,0 +1,200 @@
+// Builds the documents each item is shown with. Retrieval order is best first; the prompt order
+// follows `order`: 'ascending' (the paper's choice) puts the best document LAST, next to the
+// question. Duplicates (same title + text) are dropped before counting to k. Everything here is
+// deterministic given the retriever, so every model sees byte-identical contexts.
+import { createHash } from 'node:crypto';
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { contentKey } from '../data/formats/doc-id.js';
+import { InputError } from '../errors.js';
+import { containsAnswer } from '../scoring/normalize.js';
+import type { ContextMode, Doc, DocOrder, ItemContext, QaItem, Retriever } from '../types.js';
+
+export type OraclePosition = number | 'first' | 'last' | 'random';
+
+export interface ContextOptions {
+  mode: ContextMode;
+  k: number;
+  order: DocOrder;
+  /**
+   * Oracle mode: 0-based index of the gold document in prompt order (0 = first line, k − 1 = last,
+   * next to the question), or 'first' / 'last' / 'random' (seeded per item id). Default: where the
+   * best document goes under `order` ('last' when ascending, 'first' when descending).
+   */
+  oraclePosition?: OraclePosition;
+  seed: number;
+  /** The corpus by id: needed for oracle mode (gold lookup) and for the k ≤ corpus size check. */
+  corpusById?: Map<string, Doc>;
+}
+
+/** Queries per retriever call: bounds memory on large suites. */
+const SEARCH_BATCH = 512;
+/** Distractor mode retrieves this many times k first, then deepens by the same factor. */
+const DEEPEN_FACTOR = 4;
+const MAX_DEPTH = 1 << 24;
+
+export function docMentionsAnswer(doc: Doc, answers: readonly string[]): boolean {
+  return containsAnswer(`${doc.title} ${doc.text}`, answers);
+}
+
+/** Any gold answer occurs in one of the documents (title + text); false for unanswerable items. */
+export function answerInDocs(docs: readonly Doc[], answers: readonly string[]): boolean {
+  return docs.some((doc) => docMentionsAnswer(doc, answers));
+}
+
+/** Best-first documents → prompt order. */
+export function arrange(bestFirst: readonly Doc[], order: DocOrder): Doc[] {
+  return order === 'ascending' ? [...bestFirst].reverse() : [...bestFirst];
+}
+
+/** Documents the prompt may not show for an item, besides duplicates. */
+type Accept = (item: QaItem, doc: Doc) => boolean;
+
+interface Collected {
+  docs: Doc[]; // distinct, accepted, best first, at most `want`
+  exhausted: boolean;
+}
+
+/**
+ * Up to `want` distinct accepted documents per item, best first. Starts at `depth` results and
+ * deepens (×4) for the items still short until the retriever runs out of documents.
+ */
+async function collect(
+  items: readonly QaItem[],
+  retriever: Retriever,
+  want: number,
+  depth: number,
+  accept: Accept,
+  corpusSize: number | undefined,
+): Promise<Collected[]> {
+  const out: Collected[] = items.map(() => ({ docs: [], exhausted: false }));
+  let pending = items.map((_, i) => i);
+  let current = corpusSize === undefined ? depth : Math.min(depth, corpusSize);
+  while (pending.length > 0) {
+    const stillShort: number[] = [];
+    for (let start = 0; start < pending.length; start += SEARCH_BATCH) {
+      const batch = pending.slice(start, start + SEARCH_BATCH);
+      const results = await retriever.search(
+        batch.map((i) => items[i]!.question),
+        current,
+      );
+      batch.forEach((itemIndex, b) => {
+        const hits = results[b] ?? [];
+        const item = items[itemIndex]!;
+        const seen = new Set<string>();
+        const docs: Doc[] = [];
+        for (const { doc } of hits) {
+          const key = contentKey(doc.title, doc.text);
+          if (seen.has(key)) continue;
+          seen.add(key);
+          if (!accept(item, doc)) continue;
+          docs.push(doc);
+          if (docs.length === want) break;
+        }
+        const exhausted = hits.length < current || (corpusSize !== undefined && current >= corpusSize);
+        out[itemIndex] = { docs, exhausted };
+        if (docs.length < want && !exhausted) stillShort.push(itemIndex);
+      });
+    }
+    pending = stillShort;
+    if (current >= MAX_DEPTH) break; // a retriever that never runs out: stop rather than loop
+    current = corpusSize === undefined ? current * DEEPEN_FACTOR : Math.min(current * DEEPEN_FACTOR, corpusSize);
+  }
+  return out;
+}
+
+function shortfallError(item: QaItem, found: number, want: number, mode: ContextMode, corpusSize: number | undefined): InputError {
+  const size = corpusSize === undefined ? '' : ` (corpus size: ${corpusSize} documents)`;
+  return new InputError(
+    `item \`${item.id}\`: ${mode} context needs ${want} distinct documents but the retriever has only ${found}${size}; lower k`,
+  );
+}
+
+function itemSeed(seed: number, itemId: string): number {
+  return (seed ^ createHash('sha256').update(itemId).digest().readInt32LE(0)) | 0;
+}
+
+function oracleIndex(position: OraclePosition, k: number, seed: number, itemId: string): number {
+  if (position === 'first') return 0;
+  if (position === 'last') return k - 1;
+  if (position === 'random') return uniformInt(xoroshiro128plus(itemSeed(seed, itemId)), 0, k - 1);
+  if (!Number.isInteger(position) || position < 0 || position >= k) {
+    throw new InputError(`oracle position ${position} is outside 0..${k - 1} (k = ${k})`);
+  }
+  return position;
+}
+
+function goldDoc(item: QaItem, corpusById: Map<string, Doc> | undefined): Doc {
+  const goldId = item.goldDocIds?.[0];
+  if (goldId === undefined) throw new InputError(`item \`${item.id}\` has no gold document; oracle contexts need one`);
+  const doc = corpusById?.get(goldId) ?? item.ctxs?.find((ctx) => ctx.doc.id === goldId)?.doc;
+  if (!doc) throw new InputError(`item \`${item.id}\`: gold document \`${goldId}\` is not in the corpus`);
+  return doc;
+}
+
+function validate(opts: ContextOptions, retriever: Retriever | null): void {
+  if (opts.mode === 'closed-book') return;
+  if (!Number.isInteger(opts.k) || opts.k < 1) throw new InputError(`k must be a whole number ≥ 1 for ${opts.mode} contexts, got ${opts.k}`);
+  if (opts.order !== 'ascending' && opts.order !== 'descending') throw new InputError(`unknown document order \`${String(opts.order)}\``);
+  const corpusSize = opts.corpusById?.size;
+  if (corpusSize !== undefined && opts.k > corpusSize) {
+    throw new InputError(`k = ${opts.k} is larger than the corpus (corpus size: ${corpusSize} documents)`);
+  }
+  const needsRetriever = opts.mode !== 'oracle' || opts.k > 1;
+  if (needsRetriever && !retriever) throw new InputError(`${opts.mode} contexts with k = ${opts.k} need a retriever`);
+  if (opts.mode === 'oracle' && typeof opts.oraclePosition === 'number') oracleIndex(opts.oraclePosition, opts.k, opts.seed, '');
+}
+
+/**
+ * Contexts for `items`, in item order.
+ * - retrieved: top-k distinct documents; fewer than k available → InputError.
+ * - oracle: the item's first gold document at the chosen position, plus the top k − 1 distinct
+ *   retrieved documents that are not gold (by id or by content).
+ * - distractors: top-k distinct documents none of which contains a gold answer (title + text) and
+ *   none of which is a gold document; retrieval deepens until k are found or the corpus runs out,
+ *   in which case the context simply has fewer than k documents (`docs.length < k`).
+ * - closed-book: no documents (k recorded as 0).
+ */
+export async function buildContexts(items: QaItem[], retriever: Retriever | null, opts: ContextOptions): Promise<ItemContext[]> {
+  validate(opts, retriever);
+  const { mode, k, order } = opts;
+  const corpusSize = opts.corpusById?.size;
+  const context = (item: QaItem, docs: Doc[]): ItemContext => ({
+    itemId: item.id,
+    mode,
+    k: mode === 'closed-book' ? 0 : k,
+    docs,
+    answerInContext: answerInDocs(docs, item.answers),
+  });
+
+  if (mode === 'closed-book') return items.map((item) => context(item, []));
+
+  if (mode === 'retrieved') {
+    const collected = await collect(items, retriever!, k, k, () => true, corpusSize);
+    return items.map((item, i) => {
+      const { docs } = collected[i]!;
+      if (docs.length < k) throw shortfallError(item, docs.length, k, mode, corpusSize);
+      return context(item, arrange(docs, order));
+    });
+  }
+
+  if (mode === 'oracle') {
+    const golds = items.map((item) => goldDoc(item, opts.corpusById));
+    const goldKeys = new Map(items.map((item, i) => [item, contentKey(golds[i]!.title, golds[i]!.text)]));
+    const notGold: Accept = (item, doc) => !item.goldDocIds!.includes(doc.id) && contentKey(doc.title, doc.text) !== goldKeys.get(item);
+    const others = k > 1 ? await collect(items, retriever!, k - 1, k, notGold, corpusSize) : items.map(() => ({ docs: [], exhausted: true }));
+    const position = opts.oraclePosition ?? (order === 'ascending' ? 'last' : 'first');
+    return items.map((item, i) => {
+      const { docs } = others[i]!;
+      if (docs.length < k - 1) throw shortfallError(item, docs.length + 1, k, mode, corpusSize);
+      const shown = arrange(docs, order);
+      shown.splice(oracleIndex(position, k, opts.seed, item.id), 0, golds[i]!);
+      return context(item, shown);
+    });
+  }
+
+  // distractors
+  const clean: Accept = (item, doc) => !(item.goldDocIds ?? []).includes(doc.id) && !docMentionsAnswer(doc, item.answers);
+  const collected = await collect(items, retriever!, k, DEEPEN_FACTOR * k, clean, corpusSize);
+  return items.map((item, i) => context(item, arrange(collected[i]!.docs, order)));
+}

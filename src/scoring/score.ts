@@ -1,0 +1,58 @@
+// Scores one response: picks the scored text (first line, whole response or CoT final answer),
+// then applies every per-sample metric.
+
+import type { SampleScores } from '../types.js';
+import { extractCotAnswer } from './cot.js';
+import { textForRule, type ScoringRule } from './first-line.js';
+import { DEFAULT_REFUSAL_MARKERS, exactMatch, isRefusal, paperAccuracy, tokenF1 } from './metrics.js';
+import { containsAnswer } from './normalize.js';
+import { extractProof, isProofCoherent } from './proof.js';
+
+export interface ScoreInput {
+  response: string;
+  answers: string[];
+  /** The documents shown to the model, joined; decides `answerInContext`. */
+  contextText: string;
+  /** Score the last `Answer:` line instead of the first line. */
+  cot?: boolean;
+  /** Proof task: extract the proof and check it against the answer. */
+  proof?: boolean;
+  /** Ignored when `cot` is set. Default `first-line` (the paper's rule). */
+  rule?: ScoringRule;
+  refusalMarkers?: string[];
+}
+
+export interface ScoreOutput {
+  scoredText: string;
+  scores: SampleScores;
+}
+
+export function scoreResponse(input: ScoreInput): ScoreOutput {
+  const { response, answers, contextText } = input;
+  const markers = input.refusalMarkers ?? DEFAULT_REFUSAL_MARKERS;
+
+  let scoredText: string;
+  let cotAnswerFound: boolean | undefined;
+  if (input.cot) {
+    const extraction = extractCotAnswer(response);
+    scoredText = extraction.answer;
+    cotAnswerFound = extraction.found;
+  } else {
+    scoredText = textForRule(response, input.rule ?? 'first-line');
+  }
+
+  const scores: SampleScores = {
+    correct: paperAccuracy(scoredText, answers),
+    exactMatch: exactMatch(scoredText, answers),
+    f1: tokenF1(scoredText, answers),
+    refusal: isRefusal(scoredText, markers),
+    answerInContext: containsAnswer(contextText, answers),
+  };
+  if (cotAnswerFound !== undefined) scores.cotAnswerFound = cotAnswerFound;
+  if (input.proof) {
+    const proof = extractProof(response);
+    scores.proof = proof;
+    scores.proofCoherent = isProofCoherent(scoredText, proof);
+  }
+  return { scoredText, scores };
+}

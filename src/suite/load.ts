@@ -1,0 +1,262 @@
+// Reads a suite file: YAML → schema validation → semantic checks → absolute paths and the expanded
+// grid. Every error names the file, the line and the field path, and says what is allowed.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { closest } from 'fastest-levenshtein';
+import { LineCounter, parseDocument, isMap, type Document } from 'yaml';
+import type { ZodIssue } from 'zod';
+import { InputError, at } from '../errors.js';
+import { customInstruction, PRESETS, type InstructionPreset } from '../prompts/presets.js';
+import type { ContextMode, DecodingParams, PromptFormat } from '../types.js';
+import { suiteSchema, type ModelEntry, type SuiteFile } from './schema.js';
+
+export interface GridPoint {
+  instruction: string;
+  context: ContextMode;
+  k: number;
+  shots: number;
+  cot: boolean;
+}
+
+export interface SuiteModel {
+  name: string;
+  backend: 'transformers';
+  /** Absolute folder or Hugging Face id. */
+  source: string;
+  formats: PromptFormat[];
+  dtype: string;
+  device: 'cpu' | 'cuda' | 'webgpu';
+  batchSize: number;
+  allowRemote: boolean;
+  cacheDir?: string;
+}
+
+export interface Suite {
+  file: string;
+  /** sha256 of the suite file's bytes. */
+  hash: string;
+  config: SuiteFile;
+  name: string;
+  seed: number;
+  models: SuiteModel[];
+  pairs: { base: string; instruct: string }[];
+  instructions: Map<string, InstructionPreset>;
+  points: GridPoint[];
+  /** Absolute data paths. */
+  data: { path: string; corpus?: string; fewshot?: string };
+  retrievalCacheDir?: string;
+}
+
+export function pointKey(p: GridPoint): string {
+  return `${p.instruction}|${p.context}|k=${p.k}|shots=${p.shots}|cot=${p.cot}`;
+}
+
+/** Decoding parameters of a grid point: CoT and proof cells get their own token budget and stops. */
+export function decodingFor(suite: Suite, point: GridPoint): DecodingParams {
+  const d = suite.config.decoding;
+  const instruction = suite.instructions.get(point.instruction)!;
+  const override = point.cot ? d.cot : instruction.proof ? d.proof : {};
+  return {
+    maxNewTokens: override.max_new_tokens ?? d.max_new_tokens,
+    stop: override.stop ?? (point.cot || instruction.proof ? [] : d.stop),
+    temperature: 0,
+    repetitionPenalty: d.repetition_penalty,
+    seed: suite.seed,
+  };
+}
+
+type PathPart = string | number;
+
+function lineOf(doc: Document, lineCounter: LineCounter, fieldPath: PathPart[]): number | undefined {
+  // Walk up until a node with a position is found (a missing field points at its parent).
+  for (let depth = fieldPath.length; depth >= 0; depth--) {
+    const node = depth === 0 ? doc.contents : doc.getIn(fieldPath.slice(0, depth), true);
+    const range = (node as { range?: [number, number, number] } | undefined)?.range;
+    if (range) return lineCounter.linePos(range[0]).line;
+  }
+  return undefined;
+}
+
+function keyLine(doc: Document, lineCounter: LineCounter, parent: PathPart[], key: string): number | undefined {
+  const node = parent.length === 0 ? doc.contents : doc.getIn(parent, true);
+  if (isMap(node)) {
+    const pair = node.items.find((p) => (p.key as { value?: unknown } | null)?.value === key);
+    const range = (pair?.key as { range?: [number, number, number] } | null)?.range;
+    if (range) return lineCounter.linePos(range[0]).line;
+  }
+  return lineOf(doc, lineCounter, parent);
+}
+
+function fieldName(fieldPath: PathPart[]): string {
+  return fieldPath.length === 0 ? '(top level)' : fieldPath.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[');
+}
+
+/** Allowed keys of the object at `fieldPath`, read from the schema's own shape. */
+function allowedKeys(fieldPath: PathPart[]): string[] {
+  let schema: unknown = suiteSchema;
+  for (const part of fieldPath) {
+    schema = unwrap(schema);
+    const shape = (schema as { shape?: Record<string, unknown> }).shape;
+    if (shape && typeof part === 'string' && part in shape) schema = shape[part];
+    else if ((schema as { _def?: { typeName?: string } })._def?.typeName === 'ZodRecord') schema = (schema as { _def: { valueType: unknown } })._def.valueType;
+    else if ((schema as { _def?: { typeName?: string } })._def?.typeName === 'ZodArray') schema = (schema as { _def: { type: unknown } })._def.type;
+    else return [];
+  }
+  const shape = (unwrap(schema) as { shape?: Record<string, unknown> }).shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+function unwrap(schema: unknown): unknown {
+  // Peel defaults, optionals, effects and the one-or-many unions down to the object schema.
+  let s = schema as { _def?: Record<string, unknown> };
+  for (let i = 0; i < 10 && s?._def; i++) {
+    const def = s._def;
+    const next = def.innerType ?? def.schema ?? (def.typeName === 'ZodUnion' ? (def.options as unknown[])[0] : undefined);
+    if (!next) break;
+    s = next as { _def?: Record<string, unknown> };
+  }
+  return s;
+}
+
+function describeIssue(issue: ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_enum_value':
+      return `got ${JSON.stringify(issue.received)}; allowed: ${issue.options.map((o) => JSON.stringify(o)).join(', ')}`;
+    case 'invalid_type':
+      return issue.received === 'undefined' ? `is required (${issue.expected})` : `expected ${issue.expected}, got ${issue.received}`;
+    case 'invalid_union':
+      return 'expected a single value or a list of values of the allowed type';
+    default:
+      return issue.message;
+  }
+}
+
+/** For a one-or-many union, the issues of the branch that got furthest (the most specific ones). */
+function specificIssues(issue: ZodIssue): ZodIssue[] {
+  if (issue.code !== 'invalid_union') return [issue];
+  const branches = issue.unionErrors.map((e) => e.issues.flatMap(specificIssues));
+  const depth = (issues: ZodIssue[]) => Math.max(...issues.map((i) => (i.code === 'invalid_type' ? -1 : i.path.length)));
+  const best = branches.reduce((a, b) => (depth(b) > depth(a) ? b : a));
+  return depth(best) > issue.path.length ? best : [issue];
+}
+
+function issueMessages(rawIssue: ZodIssue, file: string, doc: Document, lineCounter: LineCounter): string[] {
+  return specificIssues(rawIssue).flatMap((issue) => singleIssueMessages(issue, file, doc, lineCounter));
+}
+
+function singleIssueMessages(issue: ZodIssue, file: string, doc: Document, lineCounter: LineCounter): string[] {
+  const fieldPath = issue.path as PathPart[];
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = allowedKeys(fieldPath);
+    return issue.keys.map((key) => {
+      const suggestion = allowed.length ? closest(key, allowed) : undefined;
+      const hint = suggestion ? ` (did you mean \`${suggestion}\`?)` : '';
+      const where = fieldPath.length ? ` in \`${fieldName(fieldPath)}\`` : '';
+      return at(file, keyLine(doc, lineCounter, fieldPath, key), `unknown field \`${key}\`${where}${hint}; allowed: ${allowed.join(', ')}`);
+    });
+  }
+  return [at(file, lineOf(doc, lineCounter, fieldPath), `field \`${fieldName(fieldPath)}\` ${describeIssue(issue)}`)];
+}
+
+export async function loadSuite(file: string): Promise<Suite> {
+  const absolute = path.resolve(file);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(absolute);
+  } catch {
+    throw new InputError(`${file}: suite file not found`);
+  }
+  const text = bytes.toString('utf8');
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const line = lineCounter.linePos(e.pos[0]).line;
+    throw new InputError(at(file, line, `invalid YAML: ${e.message.split('\n')[0]}`));
+  }
+  const parsed = suiteSchema.safeParse(doc.toJS());
+  if (!parsed.success) {
+    const messages = parsed.error.issues.flatMap((i) => issueMessages(i, file, doc, lineCounter));
+    throw new InputError([...new Set(messages)].join('\n'));
+  }
+  const config = parsed.data;
+  const fail = (fieldPath: PathPart[], message: string): never => {
+    throw new InputError(at(file, lineOf(doc, lineCounter, fieldPath), `field \`${fieldName(fieldPath)}\` ${message}`));
+  };
+  const dir = path.dirname(absolute);
+  const resolve = (p: string) => path.resolve(dir, p);
+
+  // Instructions: presets plus the suite's own named ones.
+  const instructions = new Map<string, InstructionPreset>(Object.entries(PRESETS));
+  for (const [name, def] of Object.entries(config.instructions)) {
+    if (instructions.has(name)) fail(['instructions', name], `redefines the preset \`${name}\`; choose another name`);
+    instructions.set(name, customInstruction(name, def.text, { rejects: def.rejects, closedBook: def.closed_book }));
+  }
+
+  const models: SuiteModel[] = Object.entries(config.models).map(([name, m]: [string, ModelEntry]) => ({
+    name,
+    backend: m.backend,
+    source: m.path !== undefined ? resolve(m.path) : m.hf_id!,
+    formats: [...new Set(m.formats)],
+    dtype: m.dtype,
+    device: m.device,
+    batchSize: m.batch_size,
+    allowRemote: m.allow_remote,
+    cacheDir: m.cache_dir !== undefined ? resolve(m.cache_dir) : undefined,
+  }));
+  const modelNames = models.map((m) => m.name);
+  config.pairs.forEach((pair, i) => {
+    for (const role of ['base', 'instruct'] as const) {
+      if (!modelNames.includes(pair[role])) {
+        fail(['pairs', i, role], `names unknown model \`${pair[role]}\`; models: ${modelNames.join(', ')}`);
+      }
+    }
+    const base = models.find((m) => m.name === pair.base)!;
+    if (!base.formats.includes('raw')) fail(['models', base.name, 'formats'], 'must include `raw`: a base model is compared in the raw format');
+    if (pair.base === pair.instruct) fail(['pairs', i], 'pairs a model with itself');
+  });
+
+  const points = new Map<string, GridPoint>();
+  config.grid.forEach((block, b) => {
+    block.instruction.forEach((name, j) => {
+      if (!instructions.has(name)) {
+        const known = [...instructions.keys()];
+        fail(['grid', b, 'instruction', j], `unknown instruction \`${name}\` (did you mean \`${closest(name, known)}\`?); allowed: ${known.join(', ')}, or a name defined under \`instructions\``);
+      }
+    });
+    for (const instruction of block.instruction)
+      for (const context of block.context)
+        for (const k of block.k)
+          for (const shots of block.shots)
+            for (const cot of block.cot) {
+              const closedBook = instructions.get(instruction)!.closedBook;
+              if (!closedBook && k === 0) fail(['grid', b, 'k'], 'must be at least 1 for instructions that show documents (k = 0 only with `closed-book`)');
+              const point: GridPoint = closedBook
+                ? { instruction, context: 'closed-book', k: 0, shots, cot }
+                : { instruction, context, k, shots, cot };
+              points.set(pointKey(point), point);
+            }
+  });
+  if (config.retrieval.retriever === 'bm25' && !config.dataset.corpus && [...points.values()].some((p) => p.context !== 'closed-book')) {
+    fail(['dataset', 'corpus'], 'is required by the bm25 retriever (or use `retriever: precomputed` with a dataset that carries contexts, or closed-book instructions only)');
+  }
+
+  return {
+    file: absolute,
+    hash: createHash('sha256').update(bytes).digest('hex'),
+    config,
+    name: config.name,
+    seed: config.seed,
+    models,
+    pairs: config.pairs,
+    instructions,
+    points: [...points.values()],
+    data: {
+      path: resolve(config.dataset.path),
+      corpus: config.dataset.corpus !== undefined ? resolve(config.dataset.corpus) : undefined,
+      fewshot: config.dataset.fewshot !== undefined ? resolve(config.dataset.fewshot) : undefined,
+    },
+    retrievalCacheDir: config.retrieval.cache_dir !== undefined ? resolve(config.retrieval.cache_dir) : undefined,
+  };
+}

@@ -1,0 +1,113 @@
+// The suite file's schema. Suites are data: everything a run needs is named here, and anything
+// not named here is rejected (strict objects) so a misspelt field never silently falls back to a
+// default.
+import { z } from 'zod';
+import { PRESET_NAMES } from '../prompts/presets.js';
+
+const oneOrMany = <T extends z.ZodTypeAny>(item: T) =>
+  z.union([item, z.array(item).nonempty()]).transform((v): z.infer<T>[] => (Array.isArray(v) ? v : [v]));
+
+const modelSchema = z
+  .object({
+    backend: z.enum(['transformers']).default('transformers'),
+    /** Local folder (relative to the suite file) in transformers.js layout. */
+    path: z.string().min(1).optional(),
+    /** Hugging Face model id (needs `allow_remote: true` unless already in the cache). */
+    hf_id: z.string().min(1).optional(),
+    formats: oneOrMany(z.enum(['raw', 'chat'])).default(['raw']),
+    dtype: z.string().default('fp32'),
+    device: z.enum(['cpu', 'cuda', 'webgpu']).default('cpu'),
+    batch_size: z.number().int().min(1).max(1024).default(16),
+    allow_remote: z.boolean().default(false),
+    cache_dir: z.string().optional(),
+  })
+  .strict()
+  .refine((m) => (m.path === undefined) !== (m.hf_id === undefined), {
+    message: 'give exactly one of `path` (a local model folder) or `hf_id` (a Hugging Face id)',
+  });
+
+const gridBlockSchema = z
+  .object({
+    k: oneOrMany(z.number().int().min(0).max(1000)).default([5]),
+    instruction: oneOrMany(z.string().min(1)).default(['nores']),
+    context: oneOrMany(z.enum(['retrieved', 'oracle', 'distractors'])).default(['retrieved']),
+    shots: oneOrMany(z.number().int().min(0).max(32)).default([0]),
+    cot: oneOrMany(z.boolean()).default([false]),
+  })
+  .strict();
+
+const decodingOverrideSchema = z
+  .object({
+    max_new_tokens: z.number().int().min(1).max(8192).optional(),
+    stop: z.array(z.string().min(1)).optional(),
+  })
+  .strict();
+
+export const suiteSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, `.`, `_` and `-` only'),
+    description: z.string().optional(),
+    seed: z.number().int().min(0).default(1),
+    dataset: z
+      .object({
+        format: z.enum(['ragtax', 'nq-open', 'litm', 'squad2']).default('ragtax'),
+        path: z.string().min(1),
+        corpus: z.string().min(1).optional(),
+        fewshot: z.string().min(1).optional(),
+        fewshot_size: z.number().int().min(0).default(16),
+        limit: z.number().int().min(1).optional(),
+      })
+      .strict(),
+    retrieval: z
+      .object({
+        retriever: z.enum(['bm25', 'precomputed']).default('bm25'),
+        order: z.enum(['ascending', 'descending']).default('ascending'),
+        oracle_position: z.union([z.number().int().min(0), z.enum(['first', 'last', 'random'])]).default('last'),
+        recall_at: z.array(z.number().int().min(1)).optional(),
+        cache_dir: z.string().optional(),
+      })
+      .strict()
+      .default({}),
+    models: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, `.`, `_` and `-` only'), modelSchema)
+      .refine((m) => Object.keys(m).length > 0, { message: 'name at least one model' }),
+    pairs: z.array(z.object({ base: z.string(), instruct: z.string() }).strict()).default([]),
+    instructions: z
+      .record(
+        z.string(),
+        z.object({ text: z.string().min(1), rejects: z.boolean().optional(), closed_book: z.boolean().optional() }).strict(),
+      )
+      .default({}),
+    grid: oneOrMany(gridBlockSchema),
+    prompt: z
+      .object({
+        /** Documents shown with each few-shot exemplar (retrieved for the exemplar's own question). */
+        fewshot_docs: z.number().int().min(0).max(20).default(1),
+      })
+      .strict()
+      .default({}),
+    decoding: z
+      .object({
+        max_new_tokens: z.number().int().min(1).max(8192).default(15),
+        stop: z.array(z.string().min(1)).default([]),
+        repetition_penalty: z.number().min(0.5).max(3).default(1),
+        cot: decodingOverrideSchema.default({ max_new_tokens: 64 }),
+        proof: decodingOverrideSchema.default({ max_new_tokens: 200 }),
+      })
+      .strict()
+      .default({}),
+    metrics: z
+      .object({
+        scoring_rule: z.enum(['first-line', 'whole']).default('first-line'),
+        refusal_markers: z.array(z.string().min(1)).nonempty().default(['NO-RES']),
+        bootstrap_samples: z.number().int().min(100).max(100000).default(2000),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+export type SuiteFile = z.infer<typeof suiteSchema>;
+export type ModelEntry = z.infer<typeof modelSchema>;
+export type GridBlock = z.infer<typeof gridBlockSchema>;
+
+export const KNOWN_INSTRUCTIONS = PRESET_NAMES;

@@ -1,0 +1,220 @@
+// Shared data types. Data flows one way:
+// suite → items → contexts → prompts → generations → scores → aggregates → reports.
+
+/** One passage of a retrieval corpus. */
+export interface Doc {
+  id: string;
+  title: string;
+  text: string;
+}
+
+/** A document with the retriever's score (higher is better). */
+export interface ScoredDoc {
+  doc: Doc;
+  score: number;
+}
+
+/** One QA item. `answers` is empty only for items a loader marks `unanswerable` (SQuAD v2 `is_impossible`). */
+export interface QaItem {
+  id: string;
+  question: string;
+  answers: string[];
+  unanswerable?: boolean;
+  /** Corpus ids of the document(s) that hold the answer, when the dataset knows them. */
+  goldDocIds?: string[];
+  /** Precomputed contexts (lost-in-the-middle style), best first. Used by the `precomputed` retriever. */
+  ctxs?: ScoredDoc[];
+  /** Dataset-level tag, e.g. the organism's "fact is in the corpus" or SQuAD's `!is_impossible`. */
+  answerInCorpus?: boolean;
+}
+
+/** What a dataset loader returns. */
+export interface Dataset {
+  items: QaItem[];
+  /** Corpus to retrieve from (may be empty for closed-book or precomputed-context datasets). */
+  corpus: Doc[];
+  /** Separate split for few-shot exemplars; never contains an evaluated item. */
+  fewShot: QaItem[];
+}
+
+/** Retrievers sit behind this one interface (BM25 now; dense and hybrid later). */
+export interface Retriever {
+  readonly name: string;
+  /** Top-k documents per query, best first. */
+  search(queries: string[], k: number): Promise<ScoredDoc[][]>;
+}
+
+export type ContextMode = 'retrieved' | 'oracle' | 'distractors' | 'closed-book';
+export type DocOrder = 'ascending' | 'descending';
+
+/** The documents one item is shown with, in prompt order. Identical for every model. */
+export interface ItemContext {
+  itemId: string;
+  mode: ContextMode;
+  k: number;
+  docs: Doc[];
+  /** Any normalised gold answer occurs in the shown documents. */
+  answerInContext: boolean;
+}
+
+export type PromptFormat = 'raw' | 'chat';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** Renders chat messages with a model's own chat template (with the generation prompt). */
+export type ChatRenderer = (messages: ChatMessage[]) => string;
+
+/** Decoding parameters; every one of them is part of a generation's identity. */
+export interface DecodingParams {
+  maxNewTokens: number;
+  /** Generation stops when any of these strings appears; the stop string is cut off. */
+  stop: string[];
+  /** 0 = greedy (the default and the only reproducible setting). */
+  temperature: number;
+  repetitionPenalty: number;
+  seed: number;
+}
+
+export interface GenerationRequest {
+  /** The exact string given to the model (chat template already applied for `chat`). */
+  prompt: string;
+  decoding: DecodingParams;
+}
+
+export type FinishReason = 'eos' | 'stop' | 'length';
+
+export interface GenerationResult {
+  text: string;
+  finishReason: FinishReason;
+  promptTokens: number;
+  completionTokens: number;
+  /** Wall time of the batch this request ran in, divided evenly over its rows. */
+  latencyMs: number;
+}
+
+/** Every backend implements this and nothing more. */
+export interface Generator {
+  generate(requests: GenerationRequest[]): Promise<GenerationResult[]>;
+}
+
+/** Identity of a model's weights, recorded in the manifest. */
+export interface ModelFingerprint {
+  source: string;
+  files: { path: string; sha256: string; bytes: number }[];
+}
+
+/** A loaded model: its generator plus what the prompt stage needs to know about it. */
+export interface LoadedModel {
+  name: string;
+  generator: Generator;
+  /** Number of tokens the model's tokenizer makes of `text` (special tokens as the backend adds them). */
+  countTokens(text: string): number;
+  /** Maximum sequence length (prompt + new tokens). */
+  contextLength: number;
+  /** The model's own chat template, or undefined when it has none. */
+  renderChat?: ChatRenderer;
+  fingerprint: ModelFingerprint;
+  dispose(): Promise<void>;
+}
+
+/** Grid coordinates of one evaluated configuration (everything except the item). */
+export interface Cell {
+  model: string;
+  format: PromptFormat;
+  instruction: string;
+  context: ContextMode;
+  k: number;
+  shots: number;
+  cot: boolean;
+}
+
+/** Per-sample scores. */
+export interface SampleScores {
+  /** Paper accuracy: a normalised gold answer is a substring of the normalised first line. */
+  correct: boolean;
+  exactMatch: boolean;
+  f1: number;
+  /** NO-RES (or the configured refusal marker) in the normalised first line. */
+  refusal: boolean;
+  answerInContext: boolean;
+  /** CoT only: whether the response had an `Answer:` line to extract. */
+  cotAnswerFound?: boolean;
+  /** Proof task only: text after `Proof:` to the end of that line, and whether the answer occurs in it. */
+  proof?: string | null;
+  proofCoherent?: boolean;
+}
+
+/** One line of samples.jsonl. */
+export interface SampleRecord extends Cell {
+  itemId: string;
+  question: string;
+  answers: string[];
+  docIds: string[];
+  prompt: string;
+  response: string;
+  /** The text that was scored (the extracted `Answer:` line for CoT). */
+  scoredText: string;
+  scores: SampleScores;
+  finishReason: FinishReason | null;
+  promptTokens: number;
+  completionTokens: number;
+  latencyMs: number;
+  /** Set when the sample was not generated; such samples are excluded from every aggregate. */
+  excluded?: 'context-overflow';
+}
+
+export type Interval = [number, number];
+
+/** Aggregates of one cell; all rates are fractions in [0, 1] (null when the denominator is 0). */
+export interface CellAggregate extends Cell {
+  n: number;
+  nAnswerInContext: number;
+  nAnswerAbsent: number;
+  accuracy: number;
+  exactMatch: number;
+  f1: number;
+  refusalRate: number;
+  negativeRejectionRate: number | null;
+  overRefusalRate: number | null;
+  parametricRecall: number | null;
+  contextAccuracy: number | null;
+  ci95: Record<string, Interval>;
+  /** CoT cells: share of responses without a final `Answer:` line. */
+  cotMissingAnswer?: number;
+  /** Proof cells: share of proofs that contain the model's own answer. */
+  proofCoherence?: number | null;
+  /** Items left out because some prompt of this grid point exceeded a model's context. */
+  excludedContextOverflow: number;
+}
+
+/** 2×2 table of per-item correctness: [base right & instruct right, base right & instruct wrong, base wrong & instruct right, both wrong]. */
+export interface PairTable {
+  bothCorrect: number;
+  baseOnly: number;
+  instructOnly: number;
+  neither: number;
+}
+
+export interface PairRecord {
+  base: string;
+  instruct: string;
+  /** The instruct model's format (the base is always `raw`). */
+  format: PromptFormat;
+  instruction: string;
+  context: ContextMode;
+  k: number;
+  shots: number;
+  cot: boolean;
+  n: number;
+  baseAccuracy: number;
+  instructAccuracy: number;
+  tax: number;
+  taxRelative: number | null;
+  taxCi95: Interval;
+  mcnemarP: number;
+  table: PairTable;
+  refusalDelta: number;
+}
