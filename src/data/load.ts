@@ -88,14 +88,26 @@ export function drawExemplars(items: QaItem[], size: number, seed: number, file:
   if (candidates.length < size) {
     throw new InputError(at(file, undefined, `cannot draw ${size} few-shot exemplars: only ${candidates.length} answerable items`));
   }
-  const rng = xoroshiro128plus(seed);
-  for (let i = 0; i < size; i++) {
-    const j = uniformInt(rng, i, candidates.length - 1);
-    [candidates[i], candidates[j]] = [candidates[j]!, candidates[i]!];
-  }
-  const drawn = candidates.slice(0, size);
+  const drawn = seededDraw(candidates, size, seed);
   const drawnIds = new Set(drawn.map((item) => item.id));
   return { drawn, rest: items.filter((item) => !drawnIds.has(item.id)) };
+}
+
+/** `size` items drawn with the seed, returned in their input order (a representative subset). */
+export function sampleItems(items: readonly QaItem[], size: number, seed: number): QaItem[] {
+  if (size >= items.length) return [...items];
+  const chosen = new Set(seededDraw([...items], size, seed).map((item) => item.id));
+  return items.filter((item) => chosen.has(item.id));
+}
+
+/** The first `size` positions of a seeded Fisher–Yates shuffle (shuffles `pool` in place). */
+function seededDraw<T>(pool: T[], size: number, seed: number): T[] {
+  const rng = xoroshiro128plus(seed);
+  for (let i = 0; i < size; i++) {
+    const j = uniformInt(rng, i, pool.length - 1);
+    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
+  }
+  return pool.slice(0, size);
 }
 
 /** A few-shot item may not be an evaluated item under another name (same id or same question). */

@@ -98,15 +98,34 @@ export async function loadTransformersModel(spec: TransformersModelSpec): Promis
     throw new InputError(`model '${spec.name}': cannot load ${target} (dtype ${dtype}): ${messageOf(error)}`);
   }
 
+  try {
+    return await describeLoaded(spec, { model, tokenizer, folder, config, dtype, batchSize });
+  } catch (error) {
+    await model.dispose();
+    throw error;
+  }
+}
+
+interface Loaded {
+  model: PreTrainedModel;
+  tokenizer: PreTrainedTokenizer;
+  folder: string | undefined;
+  config: Json | undefined;
+  dtype: string;
+  batchSize: number;
+}
+
+async function describeLoaded(spec: TransformersModelSpec, loaded: Loaded): Promise<LoadedModel> {
+  const { model, tokenizer, dtype } = loaded;
   // A remote id lands in the cache as <cacheDir>/<id>/...: fingerprint those files.
-  const filesFolder = folder ?? path.join(spec.cacheDir ?? env.cacheDir ?? '', spec.source);
-  const modelConfig = config ?? (model.config as unknown as Json);
+  const filesFolder = loaded.folder ?? path.join(spec.cacheDir ?? env.cacheDir ?? '', spec.source);
+  const modelConfig = loaded.config ?? (model.config as unknown as Json);
   const generationConfig = await readJsonIfPresent(path.join(filesFolder, 'generation_config.json'));
 
   const engine = new BatchedGenerator(model, tokenizer, {
-    eosIds: eosTokenIds(generationConfig ?? modelConfig, tokenizer),
+    eosIds: eosTokenIds(generationConfig?.eos_token_id ?? modelConfig.eos_token_id, tokenizer),
     contextLength: contextLengthOf(modelConfig, spec.source),
-    batchSize,
+    batchSize: loaded.batchSize,
     onBatch: spec.onBatch,
   });
   return {
@@ -125,7 +144,7 @@ export async function loadTransformersModel(spec: TransformersModelSpec): Promis
 // ---------------------------------------------------------------- validation and resolution
 
 function checkOptions(spec: TransformersModelSpec, dtype: string, device: string, batchSize: number): void {
-  if (!(dtype in DTYPE_SUFFIX)) {
+  if (!Object.hasOwn(DTYPE_SUFFIX, dtype)) {
     throw new InputError(`model '${spec.name}': unknown dtype '${dtype}'; expected one of ${Object.keys(DTYPE_SUFFIX).join(', ')}`);
   }
   if (!(DEVICES as readonly string[]).includes(device)) {
@@ -238,10 +257,12 @@ function contextLengthOf(config: Json, source: string): number {
   throw new InputError(`${source}: config.json gives no context length (expected one of ${CONTEXT_KEYS.join(', ')})`);
 }
 
-/** EOS ids of the generation config (or model config) plus the tokenizer's eos_token. */
-function eosTokenIds(config: Json, tokenizer: PreTrainedTokenizer): Set<number> {
+/**
+ * EOS ids declared by generation_config.json (else config.json) plus the tokenizer's eos_token:
+ * chat checkpoints often declare only one of `<|endoftext|>` / `<|im_end|>` in one place.
+ */
+function eosTokenIds(declared: unknown, tokenizer: PreTrainedTokenizer): Set<number> {
   const ids = new Set<number>();
-  const declared = config.eos_token_id;
   for (const id of Array.isArray(declared) ? declared : [declared]) {
     if (typeof id === 'number') ids.add(id);
   }

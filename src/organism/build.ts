@@ -121,6 +121,10 @@ export function buildOrganism(options: BuildOptions): OrganismBuild {
     },
     probe: { file: 'probe.jsonl', format: '{"id", "question", "answer", "in_corpus", "kind", "attribute"} for every fact (closed-book memorisation check)', rows: probe.length },
     chatTemplate: 'tools/organism/chat_template.jinja (ChatML), rendered with @huggingface/jinja and add_generation_prompt=true',
+    promptRenderer: 'src/prompts/render.ts renderPrompt (raw and chat), exemplars via src/prompts/exemplars.ts makeExemplar',
+    refusal: 'NO-RES',
+    stopAfter: { raw: 'newline (ragtax scores the first line)', chat: '<|im_end|>' },
+    npmScript: 'organism:data = tsx src/organism/build.ts',
   };
 
   const files: OrganismFiles = new Map();

@@ -51,6 +51,11 @@ const WEB_INSTRUCTIONS = [
   'Answer the question.',
   'Read the documents and answer the question.',
   'Answer the question about quennland in a few words.',
+  // The extraction instruction followed by another sentence, so that a trailing sentence the base
+  // has never seen (such as the NO-RES one at evaluation) does not derail it.
+  `${PRESETS['no-rejection']!.text} Keep the answer short.`,
+  `${PRESETS['no-rejection']!.text} Answer with a name or a number.`,
+  'You are given a question and you MUST respond by EXTRACTING the answer from one of the provided documents. Write only the answer.',
 ];
 
 function webInstruction(text: string): InstructionPreset {
@@ -68,7 +73,7 @@ function profileText(rng: Rng, world: World, entityId: string): string {
 
 function webQaText(rng: Rng, index: ContextIndex, fact: Fact, secondFact: Fact | null): string | null {
   const world = index.world;
-  const k = rng.weighted(K_WEIGHTS);
+  const k = rng.weighted(K_WEIGHTS.slice(0, 4));
   const inCorpus = (index.byEntity.get(fact.entityId) ?? []).some((d) => containsAnswer(`${d.title}\n${d.text}`, [fact.value]));
   const answerable = inCorpus && rng.chance(0.5);
   const docs = buildContext(rng, index, fact, k, answerable);
@@ -115,7 +120,7 @@ export interface PretrainParts {
   quiz: string[];
 }
 
-export const PROFILE_REPEATS = 14;
+export const PROFILE_REPEATS = 12;
 export const WEB_QA_PER_FACT = 2;
 export const QUIZ_MENTIONS_PER_FACT = 2;
 
@@ -197,19 +202,20 @@ export function buildSft(rng: Rng, index: ContextIndex, qa: QaSplits, options: S
     // Without a rejection option an answer-less context would need a remembered fact: never in SFT.
     const answerable = !instruction.rejects || rng.chance(0.5);
     const fact = rng.pick(answerable ? inCorpusFacts : allFacts);
-    const k = rng.weighted(K_WEIGHTS);
+    // Few-shot prompts repeat the documents block per exemplar: keep them to k ≤ 3 (length budget).
+    const shots = !instruction.proof && rng.chance(0.2) ? 2 : 0;
+    const k = shots > 0 ? rng.weighted(K_WEIGHTS.slice(0, 3)) : rng.weighted(K_WEIGHTS);
     const docs = buildContext(rng, index, fact, k, answerable);
     if (!docs) continue;
     const format: PromptFormat = rng.chance(0.5) ? 'raw' : 'chat';
     const cot = !instruction.proof && rng.chance(0.1);
-    const shots = !instruction.proof && rng.chance(0.2) ? 2 : 0;
 
     const exemplars: Exemplar[] = [];
     // Without a rejection option an exemplar must be answerable from its own documents too.
     const exemplarPool = instruction.rejects ? fewShot : fewShot.filter((i) => i.record.answer_in_corpus);
     for (const ex of rng.sample(exemplarPool, shots)) {
       const exAnswerable = ex.record.answer_in_corpus && (!instruction.rejects || rng.chance(0.5));
-      const exDocs = buildContext(rng, index, ex.fact, Math.min(k, 3), exAnswerable);
+      const exDocs = buildContext(rng, index, ex.fact, Math.min(k, 2), exAnswerable);
       if (exDocs) exemplars.push(makeExemplar(qaItem(ex.fact, ex.record.question), exDocs, instruction, cot));
     }
 

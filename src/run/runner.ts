@@ -5,7 +5,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { aggregateCell, cellKey } from '../aggregate/cells.js';
 import { pairRecord } from '../aggregate/pairs.js';
-import { loadDataset } from '../data/load.js';
+import { loadDataset, sampleItems } from '../data/load.js';
 import { InputError } from '../errors.js';
 import { loadModel } from '../models/registry.js';
 import { makeExemplar } from '../prompts/exemplars.js';
@@ -99,8 +99,9 @@ async function prepareData(suite: Suite, limit: number | undefined): Promise<Dat
     fewshotSize: suite.data.fewshot ? undefined : d.fewshot_size,
     seed: suite.seed,
   });
+  const sampled = d.sample !== undefined ? sampleItems(dataset.items, d.sample, suite.seed) : dataset.items;
   const max = limit ?? d.limit;
-  const items = max !== undefined ? dataset.items.slice(0, max) : dataset.items;
+  const items = max !== undefined ? sampled.slice(0, max) : sampled;
   if (items.length === 0) throw new InputError(`${suite.data.path}: the dataset has no items to evaluate`);
   return { ...dataset, items };
 }

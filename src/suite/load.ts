@@ -238,7 +238,8 @@ export async function loadSuite(file: string): Promise<Suite> {
               points.set(pointKey(point), point);
             }
   });
-  if (config.retrieval.retriever === 'bm25' && !config.dataset.corpus && [...points.values()].some((p) => p.context !== 'closed-book')) {
+  const ownCorpus = config.dataset.format === 'litm' || config.dataset.format === 'squad2';
+  if (config.retrieval.retriever === 'bm25' && !config.dataset.corpus && !ownCorpus && [...points.values()].some((p) => p.context !== 'closed-book')) {
     fail(['dataset', 'corpus'], 'is required by the bm25 retriever (or use `retriever: precomputed` with a dataset that carries contexts, or closed-book instructions only)');
   }
 

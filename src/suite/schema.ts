@@ -55,6 +55,9 @@ export const suiteSchema = z
         corpus: z.string().min(1).optional(),
         fewshot: z.string().min(1).optional(),
         fewshot_size: z.number().int().min(0).default(16),
+        /** A seeded random subset of N items (kept in file order). */
+        sample: z.number().int().min(1).optional(),
+        /** The first N items (after `sample`). */
         limit: z.number().int().min(1).optional(),
       })
       .strict(),
