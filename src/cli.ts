@@ -4,7 +4,9 @@ import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runScoreCommand } from './commands/score.js';
-import { RagtaxError } from './errors.js';
+import { runCompareCommand } from './compare/command.js';
+import { runReportCommand } from './commands/report.js';
+import { InputError, RagtaxError } from './errors.js';
 import { printHeadline } from './report/headline.js';
 import { runSuite } from './run/runner.js';
 import { loadSuite } from './suite/load.js';
@@ -28,14 +30,18 @@ async function main(argv: string[]): Promise<void> {
           .option('out', { type: 'string', describe: 'Output directory (default: reports/<suite>-<time>); must be new or empty' })
           .option('limit', { type: 'number', describe: 'Evaluate only the first N items' })
           .option('quiet', { type: 'boolean', default: false, describe: 'No progress output' })
+          .option('resume', { type: 'boolean', default: false, describe: 'Complete an interrupted run in --out: keep its finished samples, generate the rest' })
+          .option('cache', { type: 'boolean', default: true, describe: 'Use the generation cache (<cache dir>/generations.sqlite); --no-cache bypasses it' })
           .check((a) => {
-            if (a.limit !== undefined && (!Number.isInteger(a.limit) || a.limit < 1)) throw new Error('--limit must be a whole number ≥ 1');
+            // InputError: a usage error (exit 2); a plain Error would be reported as an internal error (exit 3).
+            if (a.limit !== undefined && (!Number.isInteger(a.limit) || a.limit < 1)) throw new InputError('--limit must be a whole number ≥ 1');
+            if (a.resume && a.out === undefined) throw new InputError('--resume needs --out: the directory of the run to complete');
             return true;
           }),
       async (args) => {
         const suite = await loadSuite(args.suite);
         const outDir = path.resolve(args.out ?? defaultOutDir(suite.name));
-        const { summary } = await runSuite({ suite, outDir, limit: args.limit, quiet: args.quiet });
+        const { summary } = await runSuite({ suite, outDir, limit: args.limit, quiet: args.quiet, resume: args.resume, cache: args.cache });
         printHeadline(summary, outDir, process.stdout);
       },
     )
@@ -51,7 +57,53 @@ async function main(argv: string[]): Promise<void> {
         await runScoreCommand({ file: args.predictions, samplesOut: args.samples, json: args.json }, process.stdout);
       },
     )
-    .demandCommand(1, 'Name a command: run or score (see --help)')
+    .command(
+      'compare <baseline> <candidate>',
+      'Regression gate: compare two runs of one suite, paired by (item, cell); exit 1 on a significant drop',
+      (y) =>
+        y
+          .positional('baseline', { type: 'string', demandOption: true, describe: 'Baseline run directory' })
+          .positional('candidate', { type: 'string', demandOption: true, describe: 'Candidate run directory' })
+          .option('max-drop', { type: 'number', default: 2, describe: 'Largest tolerated accuracy drop, percentage points' })
+          .option('alpha', { type: 'number', default: 0.05, describe: 'Significance level of the exact McNemar test' })
+          .option('gate-refusal', { type: 'boolean', default: false, describe: 'Also fail on a significant rise in over-refusal (refusing when the documents hold the answer)' })
+          .option('allow-config-change', { type: 'boolean', default: false, describe: 'Compare runs whose suite configuration differs (same suite name)' })
+          .option('seed', { type: 'number', describe: 'Bootstrap seed (default: the baseline run\'s seed)' })
+          .option('bootstrap', { type: 'number', default: 2000, describe: 'Bootstrap resamples' })
+          .option('junit', { type: 'string', describe: 'Write JUnit XML here (one test case per cell × metric)' })
+          .option('md', { type: 'string', describe: 'Write a Markdown summary here (CI logs, pull-request comments)' }),
+      async (args) => {
+        const { exitCode } = await runCompareCommand(
+          {
+            baseline: args.baseline,
+            candidate: args.candidate,
+            maxDrop: args.maxDrop,
+            alpha: args.alpha,
+            gateRefusal: args.gateRefusal,
+            allowConfigChange: args.allowConfigChange,
+            seed: args.seed,
+            bootstrapSamples: args.bootstrap,
+            junit: args.junit,
+            md: args.md,
+          },
+          process.stdout,
+        );
+        process.exitCode = exitCode;
+      },
+    )
+    .command(
+      'report <run>',
+      'Write report.html for a finished run (self-contained: charts, tax intervals, 2×2 tables, sample browser)',
+      (y) =>
+        y
+          .positional('run', { type: 'string', demandOption: true, describe: 'Run directory' })
+          .option('html', { type: 'boolean', default: true, describe: 'Write the HTML report (the only format for now)' })
+          .option('out', { type: 'string', describe: 'HTML file to write (default: <run>/report.html)' }),
+      async (args) => {
+        await runReportCommand({ dir: args.run, html: args.html, out: args.out }, process.stdout);
+      },
+    )
+    .demandCommand(1, 'Name a command: run, score, compare or report (see --help)')
     .strict()
     .recommendCommands()
     .fail((message, error, y) => {

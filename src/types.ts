@@ -91,8 +91,10 @@ export interface GenerationResult {
   finishReason: FinishReason;
   promptTokens: number;
   completionTokens: number;
-  /** Wall time of the batch this request ran in, divided evenly over its rows. */
+  /** Wall time of the batch this request ran in, divided evenly over its rows (0 for a cache hit). */
   latencyMs: number;
+  /** Served from the generation cache (src/cache): no model call was made. */
+  cached?: boolean;
 }
 
 /** Every backend implements this and nothing more. */
@@ -117,6 +119,11 @@ export interface LoadedModel {
   /** The model's own chat template, or undefined when it has none. */
   renderChat?: ChatRenderer;
   fingerprint: ModelFingerprint;
+  /**
+   * Loads the weights now, for a model opened lazily (generate() loads them on first use anyway);
+   * absent when the model is loaded eagerly.
+   */
+  load?(): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -162,6 +169,8 @@ export interface SampleRecord extends Cell {
   promptTokens: number;
   completionTokens: number;
   latencyMs: number;
+  /** The response came from the generation cache: latencyMs is 0 and the sample is left out of timing figures. */
+  cached?: boolean;
   /** Set when the sample was not generated; such samples are excluded from every aggregate. */
   excluded?: 'context-overflow';
 }

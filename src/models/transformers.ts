@@ -67,6 +67,84 @@ type Json = Record<string, unknown>;
 type GenerateOptions = Parameters<PreTrainedModel['generate']>[0];
 
 export async function loadTransformersModel(spec: TransformersModelSpec): Promise<LoadedModel> {
+  const { dtype, device, batchSize, folder, config, target, options } = await prepare(spec);
+  const tokenizer = await loadTokenizer(spec, target, options);
+  const model = await loadWeights(spec, target, options, dtype, device);
+  try {
+    return await describeLoaded(spec, { model, tokenizer, folder, config, dtype, batchSize });
+  } catch (error) {
+    await model.dispose();
+    throw error;
+  }
+}
+
+/**
+ * Fingerprint of a model's files without loading it (the folder is validated first), or null for a
+ * Hugging Face id that is not downloaded yet (its files are only known after loading).
+ */
+export async function fingerprintModel(spec: TransformersModelSpec): Promise<ModelFingerprint | null> {
+  const dtype = spec.dtype ?? 'fp32';
+  checkOptions(spec, dtype, spec.device ?? 'cpu', spec.batchSize ?? DEFAULT_BATCH_SIZE);
+  const folder = resolveFolder(spec);
+  if (!folder) return null;
+  await validateFolder(folder, dtype);
+  return fingerprintOf(spec.source, folder, dtype);
+}
+
+/**
+ * Like loadTransformersModel, but the ONNX session is created on the first generate() (or load())
+ * call: the tokenizer, chat template, context length and fingerprint are ready at once, so a run
+ * that finds every generation in the cache never pays for loading the weights. A folder is
+ * validated up front, so a broken model still fails before any work. Ids that must be downloaded
+ * are loaded eagerly.
+ */
+export async function openTransformersModel(spec: TransformersModelSpec, known?: { fingerprint?: ModelFingerprint }): Promise<LoadedModel> {
+  const prepared = await prepare(spec);
+  const { dtype, device, batchSize, folder, config, target, options } = prepared;
+  if (!folder || !config) return loadTransformersModel(spec);
+  const tokenizer = await loadTokenizer(spec, target, options);
+  const generationConfig = await readJsonIfPresent(path.join(folder, 'generation_config.json'));
+  const settings: EngineSettings = {
+    eosIds: eosTokenIds(generationConfig?.eos_token_id ?? config.eos_token_id, tokenizer),
+    contextLength: contextLengthOf(config, spec.source),
+    batchSize,
+    onBatch: spec.onBatch,
+  };
+  const fingerprint = known?.fingerprint ?? (await fingerprintOf(spec.source, folder, dtype));
+  let engine: Promise<BatchedGenerator> | undefined;
+  const load = (): Promise<BatchedGenerator> => {
+    engine ??= loadWeights(spec, target, options, dtype, device).then((model) => new BatchedGenerator(model, tokenizer, settings));
+    return engine;
+  };
+  return {
+    name: spec.name,
+    generator: { generate: async (requests) => (await load()).generate(requests) },
+    load: async () => {
+      await load();
+    },
+    countTokens: (text) => tokenizer.encode(text).length,
+    contextLength: settings.contextLength,
+    renderChat: chatRendererFor(tokenizer),
+    fingerprint,
+    dispose: async () => {
+      if (!engine) return;
+      const loaded = await engine.catch(() => undefined);
+      await loaded?.dispose();
+    },
+  };
+}
+
+interface Prepared {
+  dtype: string;
+  device: 'cpu' | 'cuda' | 'webgpu';
+  batchSize: number;
+  folder: string | undefined;
+  config: Json | undefined;
+  target: string;
+  options: { local_files_only: boolean; cache_dir?: string };
+}
+
+async function prepare(spec: TransformersModelSpec): Promise<Prepared> {
   const dtype = spec.dtype ?? 'fp32';
   const device = spec.device ?? 'cpu';
   const batchSize = spec.batchSize ?? DEFAULT_BATCH_SIZE;
@@ -76,33 +154,31 @@ export async function loadTransformersModel(spec: TransformersModelSpec): Promis
   const config = folder ? await validateFolder(folder, dtype) : undefined;
 
   env.allowLocalModels = true;
+  // Network access only for a model whose suite entry says `allow_remote: true`.
   env.allowRemoteModels = spec.allowRemote === true;
   const target = folder ?? spec.source;
   const options = { local_files_only: spec.allowRemote !== true, ...(spec.cacheDir ? { cache_dir: spec.cacheDir } : {}) };
+  return { dtype, device, batchSize, folder, config, target, options };
+}
 
-  let tokenizer: PreTrainedTokenizer;
-  let model: PreTrainedModel;
+async function loadTokenizer(spec: TransformersModelSpec, target: string, options: Prepared['options']): Promise<PreTrainedTokenizer> {
   try {
-    tokenizer = await AutoTokenizer.from_pretrained(target, options);
+    return await AutoTokenizer.from_pretrained(target, options);
   } catch (error) {
     throw new InputError(`model '${spec.name}': cannot load the tokenizer from ${target}: ${messageOf(error)}`);
   }
+}
+
+async function loadWeights(spec: TransformersModelSpec, target: string, options: Prepared['options'], dtype: string, device: string): Promise<PreTrainedModel> {
   try {
-    model = await AutoModelForCausalLM.from_pretrained(target, {
+    return await AutoModelForCausalLM.from_pretrained(target, {
       ...options,
       dtype: dtype as 'fp32',
-      device,
+      device: device as 'cpu',
     });
   } catch (error) {
     if (device !== 'cpu') throw new InputError(deviceUnavailable(device, error));
     throw new InputError(`model '${spec.name}': cannot load ${target} (dtype ${dtype}): ${messageOf(error)}`);
-  }
-
-  try {
-    return await describeLoaded(spec, { model, tokenizer, folder, config, dtype, batchSize });
-  } catch (error) {
-    await model.dispose();
-    throw error;
   }
 }
 
@@ -135,9 +211,7 @@ async function describeLoaded(spec: TransformersModelSpec, loaded: Loaded): Prom
     contextLength: engine.contextLength,
     renderChat: chatRendererFor(tokenizer),
     fingerprint: await fingerprintOf(spec.source, filesFolder, dtype),
-    dispose: async () => {
-      await model.dispose();
-    },
+    dispose: () => engine.dispose(),
   };
 }
 
@@ -369,6 +443,10 @@ class BatchedGenerator {
     private readonly settings: EngineSettings,
   ) {
     this.contextLength = settings.contextLength;
+  }
+
+  async dispose(): Promise<void> {
+    await this.model.dispose();
   }
 
   /** Token ids of a prompt exactly as generation feeds it (special tokens as the tokenizer adds them). */

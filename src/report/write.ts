@@ -1,10 +1,12 @@
-// Writes summary.json, summary.csv and report.md. Each file is written to a temporary name and
+// Writes summary.json, summary.csv, report.md and report.html. Each file is written to a temporary name and
 // renamed, so a crash never leaves a file that looks complete but is not.
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunSummary } from '../run/runner.js';
 import { renderCsv } from './csv.js';
+import { buildHtmlReport } from './html.js';
 import { renderMarkdown } from './markdown.js';
+import { readRunSamples } from './run-dir.js';
 
 async function writeAtomically(file: string, content: string): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
@@ -15,6 +17,14 @@ async function writeAtomically(file: string, content: string): Promise<void> {
 export async function writeReports(outDir: string, summary: RunSummary): Promise<void> {
   await writeAtomically(path.join(outDir, 'summary.csv'), renderCsv(summary.cells));
   await writeAtomically(path.join(outDir, 'report.md'), renderMarkdown(summary));
+  // report.html reads the samples back from samples.jsonl (closed by now), the one record of them.
+  await writeHtmlReport(outDir, summary);
   // summary.json last: its presence marks a finished run.
   await writeAtomically(path.join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+}
+
+/** Writes `<outDir>/report.html` (or `file`) from a summary and the run's samples.jsonl. */
+export async function writeHtmlReport(outDir: string, summary: RunSummary, file = path.join(outDir, 'report.html')): Promise<void> {
+  const { samples } = await readRunSamples(outDir);
+  await writeAtomically(file, await buildHtmlReport(summary, samples));
 }

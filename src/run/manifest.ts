@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { ModelFingerprint } from '../types.js';
+import type { ResumeEntry } from './resume.js';
 
 /** The ragtax package root (src/run or dist/run → two levels up). */
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -27,6 +28,10 @@ export interface Manifest {
   seeds: { suite: number; fewShot: number; bootstrap: number };
   startedAt: string;
   finishedAt?: string;
+  /** One entry per `--resume` of this run (absent for a run that was never interrupted). */
+  resumed?: ResumeEntry[];
+  /** The generation cache file used, or null with --no-cache. */
+  generationCache?: string | null;
 }
 
 export async function sha256File(file: string): Promise<string> {
@@ -59,6 +64,7 @@ async function gitState(): Promise<Manifest['git']> {
   }
 }
 
+// Deliberately no environment variables: secrets live there and a manifest is shared.
 export async function baseManifest(args: {
   suiteFile: string;
   suiteSha256: string;

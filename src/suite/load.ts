@@ -175,7 +175,14 @@ export async function loadSuite(file: string): Promise<Suite> {
     const line = lineCounter.linePos(e.pos[0]).line;
     throw new InputError(at(file, line, `invalid YAML: ${e.message.split('\n')[0]}`));
   }
-  const parsed = suiteSchema.safeParse(doc.toJS());
+  let data: unknown;
+  try {
+    // Throws on an alias without its anchor, or on aliases that expand too much (a YAML bomb).
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (error) {
+    throw new InputError(at(file, undefined, `invalid YAML: ${error instanceof Error ? error.message : String(error)}`));
+  }
+  const parsed = suiteSchema.safeParse(data);
   if (!parsed.success) {
     const messages = parsed.error.issues.flatMap((i) => issueMessages(i, file, doc, lineCounter));
     throw new InputError([...new Set(messages)].join('\n'));

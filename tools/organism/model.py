@@ -52,13 +52,18 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(d, kvh * self.hd, bias=False)
         self.o_proj = nn.Linear(nh * self.hd, d, bias=False)
 
-    def forward(self, x, cos, sin, bias):
+    def forward(self, x, cos, sin, bias, past=None, present=None):
         B, T, _ = x.shape
         q = self.q_proj(x).view(B, T, self.nh, self.hd).transpose(1, 2)
         k = self.k_proj(x).view(B, T, self.kvh, self.hd).transpose(1, 2)
         v = self.v_proj(x).view(B, T, self.kvh, self.hd).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
+        if past is not None:
+            k = torch.cat([past[0], k], 2)
+            v = torch.cat([past[1], v], 2)
+        if present is not None:
+            present.append((k, v))
         rep = self.nh // self.kvh
         if rep > 1:
             k = k.repeat_interleave(rep, dim=1)
@@ -89,8 +94,8 @@ class Block(nn.Module):
         self.post_attention_layernorm = RMSNorm(cfg["hidden_size"], cfg["rms_norm_eps"])
         self.mlp = MLP(cfg)
 
-    def forward(self, x, cos, sin, bias):
-        x = x + self.self_attn(self.input_layernorm(x), cos, sin, bias)
+    def forward(self, x, cos, sin, bias, past=None, present=None):
+        x = x + self.self_attn(self.input_layernorm(x), cos, sin, bias, past, present)
         return x + self.mlp(self.post_attention_layernorm(x))
 
 
@@ -132,6 +137,24 @@ class Llama(nn.Module):
         if return_hidden:
             return h
         return h @ self.embed_tokens.weight.t()
+
+
+    def forward_cached(self, ids, attention_mask, position_ids, past=None):
+        """Incremental forward (the ONNX contract): attention_mask covers past + new tokens.
+        Returns (logits [B,S,V], present list of (k, v) per layer)."""
+        B, S = ids.shape
+        T = attention_mask.shape[1]
+        cos, sin = rope_tables(self.cfg, position_ids)
+        cos, sin = cos[:, None], sin[:, None]
+        qpos = torch.arange(T - S, T)[:, None]
+        causal = torch.arange(T)[None, :] <= qpos
+        allowed = causal[None, None] & attention_mask.bool()[:, None, None, :]
+        bias = torch.zeros(allowed.shape).masked_fill(~allowed, -1e9)
+        x = self.embed_tokens(ids)
+        present = []
+        for i, blk in enumerate(self.layers):
+            x = blk(x, cos, sin, bias, None if past is None else past[i], present)
+        return self.norm(x) @ self.embed_tokens.weight.t(), present
 
 
 def save_checkpoint(path, model, extra):

@@ -159,6 +159,7 @@ def main():
     ap.add_argument("--pretrain-mix", type=float, default=0.15, help="instruct: fraction of steps on pretraining text")
     ap.add_argument("--holdout", type=float, default=0.05, help="instruct: held-out fraction of sft.jsonl")
     ap.add_argument("--log-every", type=int, default=20)
+    ap.add_argument("--save-every", type=int, default=0, help="also save OUT.stepN.pt every N steps")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -266,6 +267,8 @@ def main():
             log(f"step {step:5d}/{steps} lr {sched(step):.2e} {kind} loss {lv:.4f} ema pre {ema['pre'] or 0:.4f} "
                 f"sft {ema['sft'] or 0:.4f} gnorm {gn:.2f} | {seen / el:,.0f} tok/s, {el / 60:.1f} min")
             hist.append({"step": step, "pre": ema["pre"], "sft": ema["sft"]})
+        if a.save_every and step > 0 and step % a.save_every == 0:
+            save_checkpoint(f"{a.out[:-3] if a.out.endswith('.pt') else a.out}.step{step}.pt", model, {"step": step})
         if a.minutes is not None and time.time() - t0 > a.minutes * 60:
             log(f"[train] wall-clock cap reached at step {step}")
             break

@@ -164,12 +164,17 @@ def main():
     ap.add_argument("--ckpt")
     ap.add_argument("--prompts", help="json list of prompt strings")
     ap.add_argument("--max-new", type=int, default=12)
+    ap.add_argument("--sample-sft", default=None, help="also take prompts from this sft-style jsonl")
+    ap.add_argument("--n-sample", type=int, default=6)
     a = ap.parse_args()
     if a.what == "tokenizer":
         ok = verify_tokenizer(a.model_dir, a.jsonl)
     else:
         prompts = json.load(open(a.prompts)) if a.prompts else [
             "The river", "Question: In which province is Tamberlo?\nAnswer:", "<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n", "1987"]
+        if a.sample_sft:
+            rows = [json.loads(l) for l in open(a.sample_sft, encoding="utf-8") if l.strip()]
+            prompts += [r["prompt"] for r in random.Random(7).sample(rows, min(a.n_sample, len(rows)))]
         ok = verify_generate(a.model_dir, a.ckpt, prompts, a.max_new)
     sys.exit(0 if ok else 1)
 

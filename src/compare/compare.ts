@@ -1,0 +1,231 @@
+// `ragtax compare`: pairs two runs of the same suite by (item, cell) and tests, per cell and metric,
+// the paired difference candidate − baseline (seeded paired bootstrap 95% interval, exact McNemar
+// p-value for the yes/no metrics).
+//
+// What gates (a "regression"):
+// - accuracy: a drop of more than `maxDrop` points that is significant (McNemar p < alpha);
+// - over-refusal (refusals among items whose shown documents hold the answer), only with
+//   `gateRefusal`: a RISE of more than `maxDrop` points, significant. Overall refusal rate is never
+//   gating: more refusals where the documents lack the answer is the behaviour NO-RES asks for, so
+//   its direction alone does not say better or worse.
+// Exact match, F1 and the overall refusal rate are reported, never gating.
+import { cellKey, cellOf } from '../aggregate/cells.js';
+import { pairedBootstrapInterval } from '../stats/bootstrap.js';
+import { mcnemarExactP } from '../stats/mcnemar.js';
+import type { Cell, Interval, SampleRecord } from '../types.js';
+
+export type CompareMetric = 'accuracy' | 'exactMatch' | 'f1' | 'refusalRate' | 'overRefusal';
+
+export const METRIC_LABELS: Record<CompareMetric, string> = {
+  accuracy: 'accuracy',
+  exactMatch: 'exact match',
+  f1: 'F1',
+  refusalRate: 'refusal rate',
+  overRefusal: 'over-refusal',
+};
+
+export interface CompareOptions {
+  /** Largest tolerated change in percentage points (default 2). */
+  maxDrop: number;
+  /** Significance level of the exact McNemar test (default 0.05). */
+  alpha: number;
+  /** Also gate on a significant rise in over-refusal. */
+  gateRefusal: boolean;
+  seed: number;
+  bootstrapSamples: number;
+}
+
+export const DEFAULT_COMPARE_OPTIONS: CompareOptions = { maxDrop: 2, alpha: 0.05, gateRefusal: false, seed: 1, bootstrapSamples: 2000 };
+
+/** Discordance table of a yes/no metric: baseline × candidate. */
+export interface BinaryTable {
+  both: number;
+  baselineOnly: number;
+  candidateOnly: number;
+  neither: number;
+}
+
+export interface MetricComparison {
+  metric: CompareMetric;
+  /** Paired items the metric is defined on. */
+  n: number;
+  baseline: number;
+  candidate: number;
+  /** candidate − baseline, a fraction. */
+  diff: number;
+  ci95: Interval;
+  /** Exact McNemar p-value (null for F1, which is not yes/no). */
+  p: number | null;
+  table?: BinaryTable;
+  higherIsBetter: boolean;
+  gating: boolean;
+  regression: boolean;
+}
+
+export interface CellComparison {
+  cell: Cell;
+  /** Items scored (not excluded) in both runs. */
+  n: number;
+  /** Item ids of this cell present in only one run. */
+  onlyBaseline: string[];
+  onlyCandidate: string[];
+  /** Items present in both runs but excluded (context overflow) in at least one. */
+  excluded: string[];
+  metrics: MetricComparison[];
+}
+
+export interface ComparisonResult {
+  options: CompareOptions;
+  cells: CellComparison[];
+  onlyBaselineCells: Cell[];
+  onlyCandidateCells: Cell[];
+  /** Paired, scored (item, cell) samples over all shared cells. */
+  pairedSamples: number;
+  regressions: { cell: Cell; metric: MetricComparison }[];
+}
+
+const EPSILON = 1e-9;
+
+function groupByCell(samples: readonly SampleRecord[]): Map<string, Map<string, SampleRecord>> {
+  const groups = new Map<string, Map<string, SampleRecord>>();
+  for (const s of samples) {
+    const key = cellKey(s);
+    let group = groups.get(key);
+    if (!group) groups.set(key, (group = new Map()));
+    group.set(s.itemId, s);
+  }
+  return groups;
+}
+
+function binaryMetric(
+  metric: CompareMetric,
+  pairs: readonly [SampleRecord, SampleRecord][],
+  value: (s: SampleRecord) => boolean,
+  higherIsBetter: boolean,
+  gating: boolean,
+  options: CompareOptions,
+): MetricComparison {
+  const table: BinaryTable = { both: 0, baselineOnly: 0, candidateOnly: 0, neither: 0 };
+  const x: number[] = [];
+  const y: number[] = [];
+  for (const [b, c] of pairs) {
+    const vb = value(b);
+    const vc = value(c);
+    x.push(vc ? 1 : 0);
+    y.push(vb ? 1 : 0);
+    if (vb && vc) table.both += 1;
+    else if (vb) table.baselineOnly += 1;
+    else if (vc) table.candidateOnly += 1;
+    else table.neither += 1;
+  }
+  const n = pairs.length;
+  const baseline = n > 0 ? (table.both + table.baselineOnly) / n : 0;
+  const candidate = n > 0 ? (table.both + table.candidateOnly) / n : 0;
+  const diff = candidate - baseline;
+  const p = mcnemarExactP(table.baselineOnly, table.candidateOnly);
+  const worse = higherIsBetter ? -diff : diff;
+  const regression = gating && n > 0 && worse * 100 > options.maxDrop + EPSILON && p < options.alpha;
+  return {
+    metric,
+    n,
+    baseline,
+    candidate,
+    diff,
+    ci95: pairedBootstrapInterval(x, y, { seed: options.seed, samples: options.bootstrapSamples }),
+    p,
+    table,
+    higherIsBetter,
+    gating,
+    regression,
+  };
+}
+
+function f1Metric(pairs: readonly [SampleRecord, SampleRecord][], options: CompareOptions): MetricComparison {
+  const x = pairs.map(([, c]) => c.scores.f1);
+  const y = pairs.map(([b]) => b.scores.f1);
+  const n = pairs.length;
+  const mean = (v: number[]) => (n > 0 ? v.reduce((a, b) => a + b, 0) / n : 0);
+  const baseline = mean(y);
+  const candidate = mean(x);
+  return {
+    metric: 'f1',
+    n,
+    baseline,
+    candidate,
+    diff: candidate - baseline,
+    ci95: pairedBootstrapInterval(x, y, { seed: options.seed, samples: options.bootstrapSamples }),
+    p: null,
+    higherIsBetter: true,
+    gating: false,
+    regression: false,
+  };
+}
+
+/** Compares one shared cell over the items scored in both runs (sorted by id, so file order does not matter). */
+export function compareCell(
+  cell: Cell,
+  baseline: ReadonlyMap<string, SampleRecord>,
+  candidate: ReadonlyMap<string, SampleRecord>,
+  options: CompareOptions,
+): CellComparison {
+  const onlyBaseline = [...baseline.keys()].filter((id) => !candidate.has(id)).sort();
+  const onlyCandidate = [...candidate.keys()].filter((id) => !baseline.has(id)).sort();
+  const excluded: string[] = [];
+  const pairs: [SampleRecord, SampleRecord][] = [];
+  for (const id of [...baseline.keys()].filter((i) => candidate.has(i)).sort()) {
+    const b = baseline.get(id)!;
+    const c = candidate.get(id)!;
+    if (b.excluded !== undefined || c.excluded !== undefined) excluded.push(id);
+    else pairs.push([b, c]);
+  }
+  // Over-refusal is defined where the documents shown (in both runs) hold the answer.
+  const withAnswer = pairs.filter(([b, c]) => b.scores.answerInContext && c.scores.answerInContext);
+  const metrics: MetricComparison[] = [
+    binaryMetric('accuracy', pairs, (s) => s.scores.correct, true, true, options),
+    binaryMetric('refusalRate', pairs, (s) => s.scores.refusal, false, false, options),
+    binaryMetric('overRefusal', withAnswer, (s) => s.scores.refusal, false, options.gateRefusal, options),
+    binaryMetric('exactMatch', pairs, (s) => s.scores.exactMatch, true, false, options),
+    f1Metric(pairs, options),
+  ];
+  return { cell: cellOf(cell), n: pairs.length, onlyBaseline, onlyCandidate, excluded, metrics };
+}
+
+export function compareSamples(
+  baselineSamples: readonly SampleRecord[],
+  candidateSamples: readonly SampleRecord[],
+  options: CompareOptions = DEFAULT_COMPARE_OPTIONS,
+): ComparisonResult {
+  const baseline = groupByCell(baselineSamples);
+  const candidate = groupByCell(candidateSamples);
+  const cells: CellComparison[] = [];
+  const onlyBaselineCells: Cell[] = [];
+  const onlyCandidateCells: Cell[] = [];
+  for (const [key, group] of baseline) {
+    const other = candidate.get(key);
+    const first = group.values().next().value as SampleRecord;
+    if (!other) onlyBaselineCells.push(cellOf(first));
+    else cells.push(compareCell(first, group, other, options));
+  }
+  for (const [key, group] of candidate) {
+    if (!baseline.has(key)) onlyCandidateCells.push(cellOf(group.values().next().value as SampleRecord));
+  }
+  const regressions = cells.flatMap((c) => c.metrics.filter((m) => m.regression).map((metric) => ({ cell: c.cell, metric })));
+  return {
+    options,
+    cells,
+    onlyBaselineCells,
+    onlyCandidateCells,
+    pairedSamples: cells.reduce((sum, c) => sum + c.n, 0),
+    regressions,
+  };
+}
+
+/** `instruct chat · nores · k=2 · shots=1 · CoT` (context named unless `retrieved`). */
+export function cellLabel(cell: Cell): string {
+  const parts = [`${cell.model} ${cell.format}`, cell.instruction];
+  if (cell.context === 'closed-book') parts.push('closed-book');
+  else parts.push(cell.context === 'retrieved' ? `k=${cell.k}` : `${cell.context} k=${cell.k}`);
+  parts.push(`shots=${cell.shots}`);
+  if (cell.cot) parts.push('CoT');
+  return parts.join(' · ');
+}

@@ -1,0 +1,64 @@
+// JUnit XML for CI: one test case per shared cell × metric, a <failure> for each regression, a
+// <skipped> case for each cell present in only one run.
+import { pct, pctInterval, pValue, signedPct } from '../report/format.js';
+import type { Cell } from '../types.js';
+import { cellLabel, METRIC_LABELS, type ComparisonResult, type MetricComparison } from './compare.js';
+
+/** Escapes text for XML attributes and content; drops characters XML 1.0 cannot carry. */
+export function xmlEscape(text: string): string {
+  return text
+    .replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&apos;');
+}
+
+export function describeMetric(m: MetricComparison): string {
+  const p = m.p === null ? '' : `, McNemar p=${pValue(m.p)}`;
+  return `${METRIC_LABELS[m.metric]}: ${pct(m.baseline)} → ${pct(m.candidate)} (${signedPct(m.diff)} points, 95% CI ${pctInterval(m.ci95)}${p}, n=${m.n})`;
+}
+
+export function renderJunit(result: ComparisonResult, suiteName: string): string {
+  const cases: string[] = [];
+  let failures = 0;
+  let skipped = 0;
+  for (const c of result.cells) {
+    const classname = xmlEscape(cellLabel(c.cell));
+    for (const m of c.metrics) {
+      const name = xmlEscape(`${METRIC_LABELS[m.metric]}${m.gating ? '' : ' (reported, not gating)'}`);
+      const text = xmlEscape(describeMetric(m));
+      if (m.regression) {
+        failures += 1;
+        const direction = m.higherIsBetter ? 'dropped' : 'rose';
+        const message = xmlEscape(
+          `regression: ${METRIC_LABELS[m.metric]} ${direction} by ${pct(Math.abs(m.diff))} points (> ${result.options.maxDrop}) with p=${pValue(m.p ?? 1)} (< ${result.options.alpha})`,
+        );
+        cases.push(`    <testcase classname="${classname}" name="${name}" time="0">\n      <failure message="${message}" type="regression">${text}</failure>\n    </testcase>`);
+      } else {
+        cases.push(`    <testcase classname="${classname}" name="${name}" time="0">\n      <system-out>${text}</system-out>\n    </testcase>`);
+      }
+    }
+  }
+  const onlyOne = (cells: Cell[], where: string) => {
+    for (const cell of cells) {
+      skipped += 1;
+      cases.push(
+        `    <testcase classname="${xmlEscape(cellLabel(cell))}" name="present in both runs" time="0">\n      <skipped message="${xmlEscape(`cell only in the ${where} run`)}"/>\n    </testcase>`,
+      );
+    }
+  };
+  onlyOne(result.onlyBaselineCells, 'baseline');
+  onlyOne(result.onlyCandidateCells, 'candidate');
+  const suite = xmlEscape(`ragtax compare: ${suiteName}`);
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="${suite}" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}">`,
+    `  <testsuite name="${suite}" tests="${cases.length}" failures="${failures}" errors="0" skipped="${skipped}" time="0">`,
+    ...cases,
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,121 @@
+// The human-readable sides of `ragtax compare`: a Markdown summary (CI logs, pull-request comments)
+// and the plain text printed to stdout.
+import { pct, pctInterval, pValue, signedPct } from '../report/format.js';
+import type { Cell } from '../types.js';
+import { cellLabel, METRIC_LABELS, type CellComparison, type ComparisonResult, type MetricComparison } from './compare.js';
+import { describeMetric } from './junit.js';
+
+export interface CompareContext {
+  suite: string;
+  baselineDir: string;
+  candidateDir: string;
+  /** Things the reader must know (config hash differs, duplicate records…). */
+  notes: string[];
+}
+
+/** Text safe inside a Markdown table cell. */
+function md(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[<>]/g, (c) => (c === '<' ? '&lt;' : '&gt;')).replace(/\r?\n/g, ' ');
+}
+
+function gateDescription(result: ComparisonResult): string {
+  const { maxDrop, alpha, gateRefusal } = result.options;
+  const refusal = gateRefusal
+    ? ` Over-refusal (refusals where the documents hold the answer) gates too: a rise of more than ${maxDrop} points with p < ${alpha}.`
+    : ' Refusal rates, exact match and F1 are reported but do not gate (add `--gate-refusal` to gate on over-refusal).';
+  return `A regression is an accuracy drop of more than ${maxDrop} points (candidate − baseline) that is significant by the exact McNemar test at p < ${alpha}.${refusal}`;
+}
+
+function metricCell(m: MetricComparison | undefined): string {
+  if (!m) return '–';
+  if (m.n === 0) return 'n=0';
+  const p = m.p === null ? '' : ` p=${pValue(m.p)}`;
+  const text = `${signedPct(m.diff)} ${pctInterval(m.ci95)}${p}`;
+  return m.regression ? `**${text}** ❌` : text;
+}
+
+function listItems(where: string, rows: { cell: Cell; ids: string[] }[]): string[] {
+  const lines: string[] = [];
+  for (const { cell, ids } of rows) {
+    if (ids.length === 0) continue;
+    const shown = ids.slice(0, 20).map(md).join(', ');
+    lines.push(`- ${md(cellLabel(cell))}: ${ids.length} item(s) only in the ${where} run: ${shown}${ids.length > 20 ? ', …' : ''}`);
+  }
+  return lines;
+}
+
+export function renderCompareMarkdown(result: ComparisonResult, ctx: CompareContext): string {
+  const n = result.regressions.length;
+  const parts: string[] = [];
+  parts.push(n === 0 ? `## ragtax compare: ✅ no regressions (${md(ctx.suite)})` : `## ragtax compare: ❌ ${n} regression${n === 1 ? '' : 's'} (${md(ctx.suite)})`, '');
+  parts.push(`Baseline \`${md(ctx.baselineDir)}\` → candidate \`${md(ctx.candidateDir)}\`: ${result.cells.length} shared cells, ${result.pairedSamples} paired samples.`, '');
+  parts.push(gateDescription(result) + ' Differences are candidate − baseline in percentage points with a seeded paired-bootstrap 95% interval.', '');
+  for (const note of ctx.notes) parts.push(`> **Note:** ${md(note)}`, '');
+  if (n > 0) {
+    parts.push('### Regressions', '');
+    parts.push('| cell | metric | baseline | candidate | Δ [95% CI] | p | n |', '|---|---|---|---|---|---|---|');
+    for (const { cell, metric: m } of result.regressions) {
+      parts.push(`| ${md(cellLabel(cell))} | ${METRIC_LABELS[m.metric]} | ${pct(m.baseline)} | ${pct(m.candidate)} | ${signedPct(m.diff)} ${pctInterval(m.ci95)} | ${pValue(m.p ?? 1)} | ${m.n} |`);
+    }
+    parts.push('');
+  }
+  const rows = result.cells.map((c: CellComparison) => {
+    const get = (metric: string) => c.metrics.find((m) => m.metric === metric);
+    const acc = get('accuracy');
+    const accuracy = acc && acc.n > 0 ? `${pct(acc.baseline)} → ${pct(acc.candidate)}` : '–';
+    return `| ${md(cellLabel(c.cell))} | ${c.n} | ${accuracy} | ${metricCell(get('accuracy'))} | ${metricCell(get('refusalRate'))} | ${metricCell(get('overRefusal'))} | ${metricCell(get('exactMatch'))} | ${metricCell(get('f1'))} |`;
+  });
+  const table = ['| cell | n | accuracy | accuracy Δ | refusal Δ | over-refusal Δ | EM Δ | F1 Δ |', '|---|---|---|---|---|---|---|---|', ...rows].join('\n');
+  if (rows.length > 12) parts.push(`<details><summary>All ${rows.length} cells</summary>`, '', table, '', '</details>', '');
+  else parts.push('### All cells', '', table, '');
+
+  const missing = [
+    ...result.onlyBaselineCells.map((c) => `- cell only in the baseline run: ${md(cellLabel(c))}`),
+    ...result.onlyCandidateCells.map((c) => `- cell only in the candidate run: ${md(cellLabel(c))}`),
+    ...listItems('baseline', result.cells.map((c) => ({ cell: c.cell, ids: c.onlyBaseline }))),
+    ...listItems('candidate', result.cells.map((c) => ({ cell: c.cell, ids: c.onlyCandidate }))),
+    ...result.cells.filter((c) => c.excluded.length > 0).map((c) => `- ${md(cellLabel(c.cell))}: ${c.excluded.length} shared item(s) excluded (context overflow) in at least one run`),
+  ];
+  parts.push('### Not compared', '');
+  parts.push(missing.length === 0 ? 'Every cell and item is present and scored in both runs.' : missing.join('\n'), '');
+  return parts.join('\n');
+}
+
+export function renderCompareText(result: ComparisonResult, ctx: CompareContext): string {
+  const lines: string[] = [];
+  const n = result.regressions.length;
+  lines.push(`ragtax compare: ${ctx.suite}`);
+  lines.push(`  baseline:  ${ctx.baselineDir}`);
+  lines.push(`  candidate: ${ctx.candidateDir}`);
+  lines.push(`  ${result.cells.length} shared cells, ${result.pairedSamples} paired samples`);
+  const onlyItems = (side: 'onlyBaseline' | 'onlyCandidate') => result.cells.reduce((s, c) => s + c[side].length, 0);
+  const excluded = result.cells.reduce((s, c) => s + c.excluded.length, 0);
+  if (result.onlyBaselineCells.length + result.onlyCandidateCells.length + onlyItems('onlyBaseline') + onlyItems('onlyCandidate') + excluded > 0) {
+    lines.push(
+      `  not compared: ${result.onlyBaselineCells.length} cell(s) only in baseline, ${result.onlyCandidateCells.length} only in candidate; ` +
+        `${onlyItems('onlyBaseline')} sample(s) only in baseline, ${onlyItems('onlyCandidate')} only in candidate, ${excluded} excluded (see --md for the list)`,
+    );
+    for (const c of result.onlyBaselineCells) lines.push(`    only in baseline: ${cellLabel(c)}`);
+    for (const c of result.onlyCandidateCells) lines.push(`    only in candidate: ${cellLabel(c)}`);
+  }
+  for (const note of ctx.notes) lines.push(`  note: ${note}`);
+  lines.push(`  gate: ${gateDescription(result).replace(/`/g, '')}`);
+  lines.push('');
+  if (n === 0) {
+    lines.push('no regressions');
+  } else {
+    lines.push(`REGRESSIONS: ${n}`);
+    for (const { cell, metric } of result.regressions) lines.push(`  ✗ ${cellLabel(cell)}: ${describeMetric(metric)}`);
+  }
+  // The largest accuracy changes either way, so a reader sees what moved even without a regression.
+  const moves = result.cells
+    .map((c) => ({ c, m: c.metrics.find((m) => m.metric === 'accuracy')! }))
+    .filter(({ m }) => m.n > 0 && m.diff !== 0 && !m.regression)
+    .sort((a, b) => Math.abs(b.m.diff) - Math.abs(a.m.diff))
+    .slice(0, 5);
+  if (moves.length > 0) {
+    lines.push('', 'largest other accuracy changes:');
+    for (const { c, m } of moves) lines.push(`  ${cellLabel(c.cell)}: ${describeMetric(m)}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,245 @@
+// report.html: one self-contained file (Chart.js inlined, no network; a Content-Security-Policy
+// forbids any fetch) with accuracy/refusal-vs-k charts, the alignment tax with interval bars, the
+// 2×2 outcome tables and a per-sample browser. Data travels as JSON in a
+// <script type="application/json"> block with `<`, `>`, `&` escaped as \u003c…, and the page builds
+// its DOM with textContent only, so a response containing `<script>` shows as text.
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { cellKey, cellOf } from '../aggregate/cells.js';
+import { PACKAGE_ROOT } from '../run/manifest.js';
+import type { RunSummary } from '../run/runner.js';
+import type { Cell, SampleRecord } from '../types.js';
+import { CLIENT_JS } from './html-client.js';
+
+/** At most this many samples are embedded (whole items, first seen first). */
+export const HTML_SAMPLE_CAP = 5000;
+/** …and at most this many characters of prompts and responses (prompts are stored once each). */
+export const HTML_TEXT_BUDGET = 24_000_000;
+
+export interface HtmlOptions {
+  sampleCap?: number;
+  textBudget?: number;
+  /** Chart.js UMD source (read from node_modules when absent). */
+  chartJs?: string;
+}
+
+let chartJsCache: string | undefined;
+
+/** The Chart.js UMD build, resolved from the ragtax package root (works when ragtax is installed as a dependency too). */
+export async function loadChartJs(): Promise<string> {
+  if (chartJsCache !== undefined) return chartJsCache;
+  let file: string;
+  try {
+    const require = createRequire(path.join(PACKAGE_ROOT, 'package.json'));
+    file = path.join(path.dirname(require.resolve('chart.js')), 'chart.umd.js');
+  } catch {
+    file = path.join(PACKAGE_ROOT, 'node_modules', 'chart.js', 'dist', 'chart.umd.js');
+  }
+  chartJsCache = await readFile(file, 'utf8');
+  return chartJsCache;
+}
+
+/** JSON that is safe inside any <script> element: no `<`, `>` or `&` survives, nor U+2028/2029. */
+export function scriptSafeJson(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+/** Text for HTML content and attribute values. */
+export function htmlEscape(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** Inline script source that cannot close its own <script> element. */
+function inlineScript(source: string): string {
+  return source.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
+}
+
+type Outcome = 'right' | 'wrong' | 'refused' | 'excluded';
+
+function outcomeOf(s: SampleRecord): Outcome {
+  if (s.excluded !== undefined) return 'excluded';
+  if (s.scores.correct) return 'right';
+  return s.scores.refusal ? 'refused' : 'wrong';
+}
+
+interface EmbeddedSamples {
+  cap: number;
+  total: number;
+  shown: number;
+  itemsTotal: number;
+  itemsShown: number;
+  capped: boolean;
+  cells: Cell[];
+  items: { id: string; q: string; a: string[] }[];
+  prompts: string[];
+  rows: { c: number; i: string; p: number; r: string; s?: string; o: Outcome; f1: number; aic: boolean }[];
+}
+
+/** Whole items in first-seen order until the sample cap or the text budget is reached. */
+export function embedSamples(samples: readonly SampleRecord[], summaryCells: readonly Cell[], cap: number, textBudget: number): EmbeddedSamples {
+  const byItem = new Map<string, SampleRecord[]>();
+  for (const s of samples) {
+    const list = byItem.get(s.itemId);
+    if (list) list.push(s);
+    else byItem.set(s.itemId, [s]);
+  }
+  const cells: Cell[] = [];
+  const cellIndex = new Map<string, number>();
+  const addCell = (c: Cell): number => {
+    const key = cellKey(c);
+    let index = cellIndex.get(key);
+    if (index === undefined) {
+      index = cells.length;
+      cells.push(cellOf(c));
+      cellIndex.set(key, index);
+    }
+    return index;
+  };
+  for (const c of summaryCells) addCell(c);
+  const prompts: string[] = [];
+  const promptIndex = new Map<string, number>();
+  const items: EmbeddedSamples['items'] = [];
+  const rows: EmbeddedSamples['rows'] = [];
+  let text = 0;
+  for (const [id, list] of byItem) {
+    const itemText = list.reduce((sum, s) => sum + s.response.length + (promptIndex.has(s.prompt) ? 0 : s.prompt.length), 0);
+    if (rows.length > 0 && (rows.length + list.length > cap || text + itemText > textBudget)) break;
+    text += itemText;
+    const first = list[0]!;
+    items.push({ id, q: first.question ?? '', a: Array.isArray(first.answers) ? first.answers : [] });
+    for (const s of list) {
+      let p = promptIndex.get(s.prompt);
+      if (p === undefined) {
+        p = prompts.length;
+        prompts.push(s.prompt);
+        promptIndex.set(s.prompt, p);
+      }
+      const row: EmbeddedSamples['rows'][number] = { c: addCell(s), i: id, p, r: s.response, o: outcomeOf(s), f1: s.scores.f1, aic: s.scores.answerInContext };
+      if (s.scoredText !== undefined && s.scoredText !== s.response) row.s = s.scoredText;
+      rows.push(row);
+    }
+  }
+  return {
+    cap,
+    total: samples.length,
+    shown: rows.length,
+    itemsTotal: byItem.size,
+    itemsShown: items.length,
+    capped: rows.length < samples.length,
+    cells,
+    items,
+    prompts,
+    rows,
+  };
+}
+
+const CSS = `
+[hidden] { display: none !important; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 1200px; padding: 0 20px 60px; color: #222; }
+h1 { margin: 20px 0 4px; } h2 { margin-top: 32px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+.note { background: #fff8e1; border-left: 3px solid #f0b400; padding: 6px 10px; }
+.muted { color: #666; font-size: 12px; }
+.chart { position: relative; height: 320px; margin: 8px 0; }
+.charts { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); gap: 12px; }
+.card { border: 1px solid #ddd; border-radius: 6px; padding: 8px 12px; }
+.card h4 { margin: 4px 0 8px; font-size: 13px; }
+table.twobytwo { border-collapse: collapse; } .twobytwo th, .twobytwo td { border: 1px solid #ccc; padding: 3px 8px; font-size: 12px; }
+.twobytwo td.count { text-align: right; cursor: pointer; color: #1f5fa8; text-decoration: underline; }
+table.grid { border-collapse: collapse; margin: 8px 0; } .grid th, .grid td { border: 1px solid #ddd; padding: 3px 8px; font-size: 12px; }
+.filters { display: flex; flex-wrap: wrap; gap: 10px; align-items: center; margin: 8px 0; }
+.filters label { font-size: 12px; color: #444; }
+.entry { border: 1px solid #ddd; border-radius: 6px; margin: 10px 0; padding: 8px 10px; }
+.sides { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
+.side { min-width: 0; } .label { font-size: 11px; color: #666; margin-top: 4px; }
+pre { white-space: pre-wrap; word-break: break-word; background: #f6f6f6; padding: 6px; margin: 2px 0; font-size: 12px; }
+pre.prompt { max-height: 400px; overflow: auto; }
+.badge { border-radius: 3px; padding: 0 6px; font-size: 12px; color: #fff; }
+.badge.right { background: #2e7d32; } .badge.wrong { background: #c62828; } .badge.refused { background: #ef6c00; } .badge.excluded { background: #777; }
+`;
+
+export function renderHtml(summary: RunSummary, samples: readonly SampleRecord[], options: HtmlOptions & { chartJs: string }): string {
+  const m = summary.manifest;
+  const manifestLine =
+    `Suite sha256 ${m?.suite?.sha256?.slice(0, 12) ?? '?'}, seed ${m?.seeds?.suite ?? '?'}, ragtax ${m?.ragtax ?? '?'}, ` +
+    `git ${m?.git ? m.git.revision.slice(0, 12) + (m.git.dirty ? ' (dirty)' : '') : 'n/a'}.`;
+  const data = {
+    suite: summary.suite,
+    items: summary.items,
+    finishedAt: m?.finishedAt ?? null,
+    manifestLine,
+    cells: summary.cells,
+    pairs: summary.pairs,
+    samples: embedSamples(samples, summary.cells, options.sampleCap ?? HTML_SAMPLE_CAP, options.textBudget ?? HTML_TEXT_BUDGET),
+  };
+  const title = htmlEscape(`ragtax report: ${summary.suite}`);
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<h1>${title}</h1>
+<div id="run-info"></div>
+<noscript><p class="note">This report needs JavaScript for its charts and sample browser; summary.csv and report.md hold the same figures.</p></noscript>
+
+<h2>Accuracy and refusal rate vs k</h2>
+<p class="muted">One line per model and prompt format. Hover a point for its 95% Wilson interval. Setting: <select id="k-setting"></select></p>
+<div class="charts"><div class="chart"><canvas id="chart-accuracy"></canvas></div><div class="chart"><canvas id="chart-refusal"></canvas></div></div>
+
+<h2>Alignment tax</h2>
+<section id="tax">
+<p class="muted">Base − instruct accuracy per pair, percentage points, with the seeded paired-bootstrap 95% interval (bar) and the estimate (diamond). Positive: the instruct model answers fewer questions right.</p>
+<div class="chart"><canvas id="chart-tax"></canvas></div>
+</section>
+
+<h2>Outcome tables (2×2)</h2>
+<p class="muted">Per pair, items by base × instruct correctness. Click a count to browse those items.</p>
+<div id="tables" class="cards"></div>
+
+<section id="sensitivity" hidden>
+<h2>Sensitivity</h2>
+<p class="muted">The alignment tax under each sweep setting (decoding length, refusal wording, scoring rule).</p>
+</section>
+
+<h2 id="browser">Samples</h2>
+<div class="filters">
+  <label>View <select id="f-view"><option value="pairs">base vs instruct, paired by item</option><option value="samples">single samples</option></select></label>
+  <span id="pair-filters" class="filters">
+    <label>Pair <select id="f-pair"></select></label>
+    <label>Base <select id="f-base"><option value="any">any</option><option value="right">right</option><option value="notright">not right</option><option value="wrong">wrong</option><option value="refused">refused</option><option value="excluded">excluded</option></select></label>
+    <label>Instruct <select id="f-instruct"><option value="any">any</option><option value="right">right</option><option value="notright">not right</option><option value="wrong">wrong</option><option value="refused">refused</option><option value="excluded">excluded</option></select></label>
+  </span>
+  <span id="sample-filters" class="filters" hidden>
+    <label>Cell <select id="f-cell"></select></label>
+    <label>Outcome <select id="f-outcome"><option value="any">any</option><option value="right">right</option><option value="notright">not right</option><option value="wrong">wrong</option><option value="refused">refused</option><option value="excluded">excluded</option></select></label>
+  </span>
+  <label>Search <input id="f-search" type="search" placeholder="item id, question or response"></label>
+</div>
+<p class="muted">Outcomes: right (a gold answer in the scored text; may also contain NO-RES), refused (NO-RES and not right), wrong (neither), excluded (prompt over the context length).</p>
+<p id="match-count"></p>
+<div id="samples"></div>
+<button id="more" hidden>show more</button>
+
+<script type="application/json" id="ragtax-data">${scriptSafeJson(data)}</script>
+<script>${inlineScript(options.chartJs)}</script>
+<script>${inlineScript(CLIENT_JS)}</script>
+</body>
+</html>
+`;
+}
+
+/** report.html for a summary and its samples, with Chart.js read from node_modules. */
+export async function buildHtmlReport(summary: RunSummary, samples: readonly SampleRecord[], options: HtmlOptions = {}): Promise<string> {
+  return renderHtml(summary, samples, { ...options, chartJs: options.chartJs ?? (await loadChartJs()) });
+}

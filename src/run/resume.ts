@@ -1,0 +1,159 @@
+// Crash safety for run directories. `run.json` is written when a run STARTS and says what the run
+// is made of (suite config, data, model files, --limit); `samples.jsonl` holds every finished
+// sample. `ragtax run --resume` checks that the suite and models are still the same ones, drops a
+// torn last line left by a kill, keeps every complete record and generates only what is missing.
+import { readFile, rename, truncate, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { cellKey } from '../aggregate/cells.js';
+import { InputError, at } from '../errors.js';
+import type { SampleRecord } from '../types.js';
+import type { Manifest } from './manifest.js';
+
+export const RUN_FILE = 'run.json';
+export const SAMPLES_FILE = 'samples.jsonl';
+const RUN_FORMAT = 'ragtax-run/1';
+
+/** What must be equal for a resumed run to be the same run. */
+export interface RunIdentity {
+  /** sha256 of the parsed suite config (comments and formatting do not count). */
+  suiteConfigSha256: string;
+  /** sha256 of each data file by role (items, corpus, few-shot), not by path. */
+  data: Record<string, string | null>;
+  /** Per model: a hash of its files and backend settings (null: a remote model not yet downloaded, identified by source). */
+  models: Record<string, { key: string | null; source: string }>;
+  limit: number | null;
+}
+
+export interface ResumeEntry {
+  at: string;
+  /** Complete records kept from earlier invocations. */
+  samplesKept: number;
+  /** Bytes of a torn last line that were cut off. */
+  tornBytesDropped: number;
+}
+
+export interface RunFile {
+  format: typeof RUN_FORMAT;
+  identity: RunIdentity;
+  manifest: Manifest;
+  resumed: ResumeEntry[];
+}
+
+async function writeAtomically(file: string, content: string): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, content);
+  await rename(tmp, file);
+}
+
+export async function writeRunFile(outDir: string, run: RunFile): Promise<void> {
+  await writeAtomically(path.join(outDir, RUN_FILE), JSON.stringify(run, null, 2) + '\n');
+}
+
+/** Entries that do not make a directory a run: leftovers of an atomic write killed before its rename. */
+function meaningfulEntries(outDir: string): string[] {
+  return readdirSync(outDir).filter((name) => !/\.tmp-\d+$/.test(name));
+}
+
+/**
+ * The run.json of a directory to resume, or null when there is nothing to resume (no directory, or
+ * an empty one: the run was killed before it wrote anything), in which case the run starts afresh.
+ */
+export async function readRunFileForResume(outDir: string): Promise<RunFile | null> {
+  if (!existsSync(outDir)) return null;
+  const file = path.join(outDir, RUN_FILE);
+  if (!existsSync(file)) {
+    if (meaningfulEntries(outDir).length === 0) return null;
+    throw new InputError(`${outDir}: cannot resume: no ${RUN_FILE} in this directory, so it is not a ragtax run directory (or was made by an older ragtax)`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new InputError(at(file, undefined, `cannot resume: not valid JSON (${error instanceof Error ? error.message : String(error)})`));
+  }
+  const run = parsed as Partial<RunFile>;
+  if (run.format !== RUN_FORMAT || typeof run.identity !== 'object' || typeof run.manifest !== 'object') {
+    throw new InputError(at(file, undefined, `cannot resume: not a ${RUN_FORMAT} file`));
+  }
+  return { format: RUN_FORMAT, identity: run.identity!, manifest: run.manifest!, resumed: Array.isArray(run.resumed) ? run.resumed : [] };
+}
+
+/** Human-readable differences between the stored identity and the current one (empty: same run). */
+export function identityDifferences(stored: RunIdentity, current: RunIdentity): string[] {
+  const out: string[] = [];
+  if (stored.suiteConfigSha256 !== current.suiteConfigSha256) out.push('the suite configuration differs');
+  for (const role of new Set([...Object.keys(stored.data ?? {}), ...Object.keys(current.data)])) {
+    if ((stored.data?.[role] ?? null) !== (current.data[role] ?? null)) out.push(`the ${role} data file differs`);
+  }
+  const names = new Set([...Object.keys(stored.models ?? {}), ...Object.keys(current.models)]);
+  for (const name of names) {
+    const a = stored.models?.[name];
+    const b = current.models[name];
+    if (!a || !b) out.push(`model \`${name}\` is ${a ? 'no longer' : 'not'} in the suite${a ? '' : ' of the run'}`);
+    else if (a.key !== b.key || (a.key === null && a.source !== b.source)) out.push(`model \`${name}\` has different files`);
+  }
+  if ((stored.limit ?? null) !== current.limit) out.push(`--limit differs (run: ${stored.limit ?? 'none'}, now: ${current.limit ?? 'none'})`);
+  return out;
+}
+
+/** The key of one sample: its item and its cell. */
+export function sampleKey(record: Pick<SampleRecord, 'itemId'> & Parameters<typeof cellKey>[0]): string {
+  return `${JSON.stringify(record.itemId)}|${cellKey(record)}`;
+}
+
+function isRecord(value: unknown): value is SampleRecord {
+  const r = value as Partial<SampleRecord> | null;
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    typeof r.itemId === 'string' &&
+    typeof r.model === 'string' &&
+    (r.format === 'raw' || r.format === 'chat') &&
+    typeof r.instruction === 'string' &&
+    typeof r.context === 'string' &&
+    typeof r.k === 'number' &&
+    typeof r.shots === 'number' &&
+    typeof r.cot === 'boolean' &&
+    typeof r.response === 'string' &&
+    typeof r.scores === 'object' &&
+    r.scores !== null
+  );
+}
+
+/**
+ * Reads the records of an interrupted run. Bytes after the last newline are a line torn by a kill:
+ * the file is truncated to its last complete line (so appending continues cleanly) and the torn
+ * bytes are counted, never parsed. A complete line that is not a sample record means the file was
+ * damaged some other way, which is an error. Records whose key is not in `expected`, or appears
+ * twice, are errors too: they would make the aggregates wrong.
+ */
+export async function recoverSamples(file: string, expected: ReadonlySet<string>): Promise<{ records: SampleRecord[]; tornBytesDropped: number }> {
+  if (!existsSync(file)) return { records: [], tornBytesDropped: 0 };
+  const bytes = await readFile(file);
+  const end = bytes.lastIndexOf(0x0a) + 1; // 0 when there is no newline at all
+  const tornBytesDropped = bytes.length - end;
+  if (tornBytesDropped > 0) await truncate(file, end);
+  const lines = bytes.subarray(0, end).toString('utf8').split('\n');
+  const records: SampleRecord[] = [];
+  const seen = new Set<string>();
+  lines.forEach((text, i) => {
+    if (text.trim() === '') return;
+    const line = i + 1;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new InputError(at(file, line, `cannot resume: a complete line is not valid JSON (${error instanceof Error ? error.message : String(error)}); the file was damaged, not interrupted`));
+    }
+    if (!isRecord(value)) throw new InputError(at(file, line, 'cannot resume: the line is not a ragtax sample record'));
+    const key = sampleKey(value);
+    if (!expected.has(key)) {
+      throw new InputError(at(file, line, `cannot resume: sample of item \`${value.itemId}\` for model \`${value.model}\` is not part of this suite's grid`));
+    }
+    if (seen.has(key)) throw new InputError(at(file, line, `cannot resume: duplicate sample of item \`${value.itemId}\` in cell ${cellKey(value)}`));
+    seen.add(key);
+    records.push(value);
+  });
+  return { records, tornBytesDropped };
+}

@@ -1,0 +1,44 @@
+// The committed organism pair: every file matches the sha256 in its model card, sizes stay within
+// budget, and only the instruct model carries a chat template.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const MODELS = ['quennland-base', 'quennland-instruct'];
+
+function filesUnder(dir: string, prefix = ''): string[] {
+  return readdirSync(path.join(dir, prefix), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(dir, path.join(prefix, e.name)) : [path.join(prefix, e.name)],
+  );
+}
+
+for (const name of MODELS) {
+  const dir = path.join(ROOT, 'models', name);
+
+  test(`${name}: every file matches the sha256 in MODEL_CARD.md`, () => {
+    const card = readFileSync(path.join(dir, 'MODEL_CARD.md'), 'utf8');
+    const rows = [...card.matchAll(/^\| `([^`]+)` \| (\d+) \| `([0-9a-f]{64})` \|$/gm)].map((m) => ({ file: m[1]!, bytes: Number(m[2]), sha256: m[3]! }));
+    const files = filesUnder(dir).filter((f) => f !== 'MODEL_CARD.md').sort();
+    assert.deepEqual(rows.map((r) => r.file).sort(), files, 'the card lists exactly the files in the folder');
+    for (const row of rows) {
+      const bytes = readFileSync(path.join(dir, row.file));
+      assert.equal(bytes.length, row.bytes, row.file);
+      assert.equal(createHash('sha256').update(bytes).digest('hex'), row.sha256, row.file);
+    }
+    assert.match(card, /rebuild/i, 'the card says how to rebuild the model');
+  });
+
+  test(`${name}: at most 10 MB`, () => {
+    const total = filesUnder(dir).reduce((sum, f) => sum + statSync(path.join(dir, f)).size, 0);
+    assert.ok(total <= 10 * 1024 * 1024, `${total} bytes`);
+  });
+}
+
+test('only the instruct model has a chat template', () => {
+  const config = (name: string) => JSON.parse(readFileSync(path.join(ROOT, 'models', name, 'tokenizer_config.json'), 'utf8')) as { chat_template?: string };
+  assert.equal(config('quennland-base').chat_template, undefined);
+  assert.equal(config('quennland-instruct').chat_template, readFileSync(path.join(ROOT, 'tools/organism/chat_template.jinja'), 'utf8'));
+});

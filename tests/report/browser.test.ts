@@ -1,0 +1,133 @@
+// report.html in headless Chromium: charts render, no console errors, a <script> in a response shows
+// as text, the outcome filter works; a screenshot goes to the test's temp dir. Skips when Chromium is
+// not installed.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { test } from 'node:test';
+import { buildHtmlReport } from '../../src/report/html.js';
+import type { SampleRecord } from '../../src/types.js';
+import { copyRun, ragtax, readSamples, readSummary, tinyRun } from '../compare/helpers.js';
+
+const CHROMIUM = process.env.RAGTAX_CHROMIUM ?? '/usr/bin/chromium';
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+const HOSTILE = '<script>window.__xss = 1</script><b>not bold</b>';
+
+test('report.html renders in headless Chromium', async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`Chromium not found at ${CHROMIUM} (install Debian's chromium or set RAGTAX_CHROMIUM)`);
+    return;
+  }
+  const { chromium } = await import('playwright-core');
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'ragtax-browser-'));
+  const run = tinyRun(tmp);
+  assert.ok(statSync(path.join(run, 'report.html')).size > 100_000, '`ragtax run` writes report.html with Chart.js inlined');
+
+  // Plant: base right and instruct (raw) refused on q2 at nores k=1, and a hostile base response.
+  const at = (s: SampleRecord, model: string, format: string) => s.itemId === 'q2' && s.model === model && s.format === format && s.instruction === 'nores' && s.k === 1;
+  const samples = readSamples(run).map((s) => {
+    if (at(s, 'base', 'raw')) return { ...s, response: HOSTILE, scoredText: HOSTILE, scores: { ...s.scores, correct: true, refusal: false } };
+    if (at(s, 'instruct', 'raw')) return { ...s, response: 'NO-RES', scoredText: 'NO-RES', scores: { ...s.scores, correct: false, refusal: true } };
+    return s;
+  });
+  const dir = copyRun(run, path.join(tmp, 'planted'), { samples });
+  const r = ragtax(tmp, 'report', dir, '--html');
+  assert.equal(r.code, 0, r.stderr);
+  const file = path.join(dir, 'report.html');
+  assert.ok(readFileSync(file, 'utf8').includes('\\u003cscript\\u003ewindow.__xss'));
+
+  let browser;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  } catch (err) {
+    t.skip(`Chromium did not start: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    return;
+  }
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('request', (req) => {
+      if (!req.url().startsWith('file:')) requests.push(req.url());
+    });
+    await page.goto(pathToFileURL(file).href);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+
+    // Charts: Chart.js instances exist and their canvases have drawn pixels.
+    const charts = await page.evaluate(() => {
+      const w = window as unknown as { Chart: { instances: Record<string, unknown> }; ragtaxCharts: { canvas: HTMLCanvasElement }[] };
+      return {
+        instances: Object.keys(w.Chart.instances).length,
+        drawn: w.ragtaxCharts.map((c) => {
+          const ctx = c.canvas.getContext('2d')!;
+          const { data } = ctx.getImageData(0, 0, c.canvas.width, c.canvas.height);
+          let painted = 0;
+          for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) painted += 1;
+          return { id: c.canvas.id, painted };
+        }),
+      };
+    });
+    assert.ok(charts.instances >= 3, `chart instances: ${charts.instances}`);
+    for (const id of ['chart-accuracy', 'chart-refusal', 'chart-tax']) {
+      const drawn = charts.drawn.find((d) => d.id === id);
+      assert.ok(drawn && drawn.painted > 500, `${id} is drawn: ${JSON.stringify(drawn)}`);
+    }
+
+    // The filter: base right, instruct refused → exactly the planted item, hostile response as text.
+    await page.selectOption('#f-view', 'pairs');
+    await page.selectOption('#f-base', 'right');
+    await page.selectOption('#f-instruct', 'refused');
+    const entries = page.locator('#samples .entry');
+    assert.equal(await entries.count(), 1);
+    assert.equal(await entries.first().getAttribute('data-base-outcome'), 'right');
+    assert.equal(await entries.first().getAttribute('data-instruct-outcome'), 'refused');
+    assert.match((await page.textContent('#match-count')) ?? '', /^1 paired item\(s\) match/);
+    const responses = await entries.first().locator('pre.response').allTextContents();
+    assert.ok(responses.includes(HOSTILE), JSON.stringify(responses));
+    assert.ok(responses.includes('NO-RES'));
+    assert.equal(await page.locator('#samples b').count(), 0, 'no element was created from a response');
+    assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
+    // The exact prompt is there, behind a <details>.
+    await entries.first().locator('details').first().click();
+    assert.match((await entries.first().locator('pre.prompt').first().textContent()) ?? '', /Question: What is the capital of France\?\nAnswer:$/);
+    assert.equal(await page.locator('#sample-filters').isVisible(), false);
+    const screenshots = [path.join(tmp, 'report-top.png'), path.join(tmp, 'report-samples.png')];
+    await page.screenshot({ path: screenshots[1]! });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: screenshots[0]! });
+    for (const s of screenshots) assert.ok(statSync(s).size > 10_000);
+    t.diagnostic(`screenshots: ${screenshots.join(', ')}`);
+
+    // Other filters narrow and widen.
+    await page.selectOption('#f-instruct', 'any');
+    const widened = await entries.count();
+    assert.ok(widened >= 2, `base right, instruct any: ${widened}`);
+    await page.selectOption('#f-view', 'samples');
+    await page.selectOption('#f-outcome', 'refused');
+    assert.equal(await page.locator('#samples .entry[data-outcome="refused"]').count(), await entries.count());
+    assert.equal(await page.locator('#pair-filters').isVisible(), false);
+    assert.deepEqual(errors, [], 'no console errors');
+    assert.deepEqual(requests, [], 'no network requests');
+
+    // Pairs that carry a sweep `variant` get a sensitivity table and chart (hidden otherwise).
+    assert.equal(await page.locator('#sensitivity').isVisible(), false);
+    const summary = readSummary(dir);
+    summary.pairs = summary.pairs.flatMap((p) => ['max_new_tokens=6', 'scoring=whole'].map((variant, i) => ({ ...p, variant, tax: p.tax + 0.1 * i })));
+    const swept = path.join(tmp, 'swept.html');
+    writeFileSync(swept, await buildHtmlReport(summary, readSamples(dir)));
+    await page.goto(pathToFileURL(swept).href);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+    assert.equal(await page.locator('#sensitivity').isVisible(), true);
+    assert.equal(await page.locator('#sensitivity th').count(), 3);
+    assert.ok(await page.evaluate(() => (window as unknown as { ragtaxCharts: { canvas: HTMLCanvasElement }[] }).ragtaxCharts.some((c) => c.canvas.id === 'chart-sensitivity')));
+    assert.deepEqual(errors, [], 'no console errors on the swept report');
+  } finally {
+    await browser.close();
+  }
+});

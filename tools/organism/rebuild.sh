@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Rebuilds the quennland model organism end to end from the seed:
+#   world + training data (TypeScript) -> tokenizer -> base pretraining -> instruct SFT
+#   -> export to models/quennland-base and models/quennland-instruct (+ MODEL_CARD.md with sha256)
+#   -> cross-check against transformers.js (tokenizer ids, greedy generation incl. left padding).
+# Usage (repository root): bash tools/organism/rebuild.sh
+# Needs Debian's /usr/bin/python3 with python3-torch (CPU), python3-onnx, python3-numpy.
+# About 30-40 minutes on 2 CPU cores.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+SEED=1                    # training seed (torch, numpy, random)
+WORLD_SEED=20240617       # the world seed of the committed corpora/quennland (build.ts's default)
+PY=/usr/bin/python3
+OUT=build/organism
+T=tools/organism
+
+npx tsx src/organism/build.ts --seed "$WORLD_SEED"
+$PY $T/tokenizer.py train --pretrain $OUT/pretrain.jsonl --sft $OUT/sft.jsonl --vocab 3072 --out $OUT
+$PY $T/train.py --stage base --seed $SEED --data $OUT --tokenizer $OUT/tokenizer.json --out $OUT/base.pt \
+    --epochs 2.5 --batch-tokens 4096 --seq 512 --lr 3e-3 --warmup 30 2>&1 | tee $OUT/base.log
+$PY $T/train.py --stage instruct --seed $SEED --data $OUT --tokenizer $OUT/tokenizer.json --init $OUT/base.pt \
+    --out $OUT/instruct.pt --tokens 1.0e6 --batch-tokens 4096 --lr 1e-3 --warmup 20 --pretrain-mix 0.15 \
+    2>&1 | tee $OUT/instruct.log
+$PY $T/export.py --ckpt $OUT/base.pt --tokenizer $OUT/tokenizer.json --out models/quennland-base
+$PY $T/export.py --ckpt $OUT/instruct.pt --tokenizer $OUT/tokenizer.json --out models/quennland-instruct --instruct
+$PY $T/verify_node.py tokenizer models/quennland-instruct --jsonl $OUT/pretrain.jsonl $OUT/sft.jsonl $OUT/probe.jsonl
+$PY $T/verify_node.py generate models/quennland-base --ckpt $OUT/base.pt
+$PY $T/verify_node.py generate models/quennland-instruct --ckpt $OUT/instruct.pt
+$PY $T/eval_probe.py --base $OUT/base.pt --instruct $OUT/instruct.pt --tokenizer $OUT/tokenizer.json | tee $OUT/eval.log
