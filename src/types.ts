@@ -22,6 +22,12 @@ export interface QaItem {
   unanswerable?: boolean;
   /** Corpus ids of the document(s) that hold the answer, when the dataset knows them. */
   goldDocIds?: string[];
+  /**
+   * Graded relevance judgements (corpus id → grade, > 0 relevant), when the dataset has them (BEIR
+   * qrels). Retrieval metrics use it instead of goldDocIds. BEIR items carry no answers at all
+   * (`answers` is empty): they are for retrieval metrics, and QA scoring does not apply to them.
+   */
+  relevance?: Record<string, number>;
   /** Precomputed contexts (lost-in-the-middle style), best first. Used by the `precomputed` retriever. */
   ctxs?: ScoredDoc[];
   /** Dataset-level tag, e.g. the organism's "fact is in the corpus" or SQuAD's `!is_impossible`. */
@@ -136,6 +142,8 @@ export interface Cell {
   k: number;
   shots: number;
   cot: boolean;
+  /** Sensitivity-sweep setting that differs from the suite's defaults (e.g. `max_new_tokens=50`); absent for the defaults. */
+  variant?: string;
 }
 
 /** Per-sample scores. */
@@ -217,6 +225,7 @@ export interface PairRecord {
   k: number;
   shots: number;
   cot: boolean;
+  variant?: string;
   n: number;
   baseAccuracy: number;
   instructAccuracy: number;

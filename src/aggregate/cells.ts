@@ -8,13 +8,13 @@ const CELL_FIELDS = ['model', 'format', 'instruction', 'context', 'k', 'shots', 
 
 /** Just the grid coordinates (a SampleRecord or CellAggregate may be passed). */
 export function cellOf(cell: Cell): Cell {
-  const { model, format, instruction, context, k, shots, cot } = cell;
-  return { model, format, instruction, context, k, shots, cot };
+  const { model, format, instruction, context, k, shots, cot, variant } = cell;
+  return variant === undefined ? { model, format, instruction, context, k, shots, cot } : { model, format, instruction, context, k, shots, cot, variant };
 }
 
 /** Stable, unambiguous key of a cell: the coordinates in a fixed order, JSON-encoded. */
 export function cellKey(cell: Cell): string {
-  return JSON.stringify(CELL_FIELDS.map((field) => cell[field]));
+  return JSON.stringify([...CELL_FIELDS.map((field) => cell[field]), cell.variant ?? null]);
 }
 
 /** Samples grouped by cell, in first-seen order (excluded samples included, so they get counted). */

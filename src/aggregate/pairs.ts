@@ -15,7 +15,7 @@ export interface PairArgs {
 }
 
 /** Coordinates that must agree between the two sides (the format may differ: base is always raw). */
-const SHARED_COORDINATES = ['instruction', 'context', 'k', 'shots', 'cot'] as const;
+const SHARED_COORDINATES = ['instruction', 'context', 'k', 'shots', 'cot', 'variant'] as const;
 
 /** Non-excluded samples by item id; a duplicate item id is a bug upstream, so it throws. */
 function scoredById(side: PairSide): Map<string, SampleRecord> {
@@ -91,6 +91,7 @@ export function pairRecord(args: PairArgs): PairRecord {
     k: instruct.k,
     shots: instruct.shots,
     cot: instruct.cot,
+    ...(instruct.variant !== undefined ? { variant: instruct.variant } : {}),
     n,
     baseAccuracy,
     instructAccuracy,

@@ -7,8 +7,8 @@
 //     when a shown document holds it and NO-RES when none does, so SFT never teaches a fact.
 import type { ChatRenderer, Doc, PromptFormat, QaItem } from '../types.js';
 import { containsAnswer } from '../scoring/normalize.js';
-import { PRESETS, type InstructionPreset } from '../prompts/presets.js';
-import { makeExemplar, REFUSAL } from '../prompts/exemplars.js';
+import { NO_RES, PRESETS, type InstructionPreset } from '../prompts/presets.js';
+import { makeExemplar } from '../prompts/exemplars.js';
 import { renderPrompt, renderRaw, type Exemplar } from '../prompts/render.js';
 import { kindSpec } from './attributes.js';
 import { CHAT_END } from './chat-template.js';
@@ -59,7 +59,7 @@ const WEB_INSTRUCTIONS = [
 ];
 
 function webInstruction(text: string): InstructionPreset {
-  return { name: 'web', text, rejects: false, closedBook: false, proof: false };
+  return { name: 'web', text, rejects: false, closedBook: false, proof: false, refusal: NO_RES };
 }
 
 /** A biography-like paragraph: all facts of an entity (absent ones too), random paraphrases. */
@@ -182,7 +182,7 @@ export interface SftOptions {
 /** The model's completion after the cue, as ragtax would score it. */
 function completionFor(exemplar: Exemplar, instruction: InstructionPreset, cot: boolean, docs: Doc[], answers: string[], format: PromptFormat): string {
   let core = cot ? `${exemplar.reasoning ?? ''}\nAnswer: ${exemplar.answer}` : exemplar.answer;
-  if (instruction.proof && exemplar.answer !== REFUSAL) {
+  if (instruction.proof && exemplar.answer !== NO_RES) {
     const proof = proofSentence(docs, answers);
     if (proof) core += `\nProof: ${proof}`;
   }
@@ -230,7 +230,7 @@ export function buildSft(rng: Rng, index: ContextIndex, qa: QaSplits, options: S
       k: docs.length,
       shots: exemplars.length,
       cot,
-      refusal: target.answer === REFUSAL,
+      refusal: target.answer === NO_RES,
       answerInContext: docsHoldAnswer(docs, item.answers),
       docIds: docs.map((d) => d.id),
     });

@@ -6,8 +6,6 @@ import { containsAnswer } from '../scoring/normalize.js';
 import type { InstructionPreset } from './presets.js';
 import type { Exemplar } from './render.js';
 
-export const REFUSAL = 'NO-RES';
-
 const SENTENCE_END = /(?<=[.!?])\s+/;
 
 /** One line of reasoning that points at the evidence, or says there is none. */
@@ -26,7 +24,7 @@ export function makeExemplar(item: QaItem, docs: Doc[], instruction: Instruction
   const inContext = containsAnswer(text, item.answers);
   const answerable = item.answers.length > 0;
   const refuse = instruction.rejects && (instruction.closedBook ? !answerable : !inContext);
-  const answer = refuse || !answerable ? REFUSAL : item.answers[0]!;
+  const answer = refuse || !answerable ? instruction.refusal : item.answers[0]!;
   const exemplar: Exemplar = { question: item.question, docs, answer };
   if (cot) exemplar.reasoning = instruction.closedBook ? `The answer is ${answer}.` : reasoningFor(docs, item.answers);
   return exemplar;

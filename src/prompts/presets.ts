@@ -12,7 +12,14 @@ export interface InstructionPreset {
   closedBook: boolean;
   /** Task II: the model must also report a `Proof:` line. */
   proof: boolean;
+  /** What the instruction tells the model to answer when it cannot (exemplars use it too). */
+  refusal: string;
 }
+
+export const NO_RES = 'NO-RES';
+/** RGB's rejection sentence (Chen et al., AAAI 2024); RGB detects it by `insufficient information`. */
+export const RGB_REFUSAL = 'I can not answer the question because of the insufficient information in documents.';
+export const RGB_REFUSAL_MARKER = 'insufficient information';
 
 const TASK_I_NQ =
   'You are given a question and you MUST respond by EXTRACTING the answer (max 5 tokens) from one of the provided documents. If none of the documents contain the answer, respond with NO-RES.';
@@ -35,11 +42,11 @@ const CLOSED_BOOK =
   'You are given a question and you MUST respond with a short answer based on your internal knowledge. If you do not know the answer, please respond with NO-RES.';
 
 export const PRESETS: Readonly<Record<string, InstructionPreset>> = {
-  nores: { name: 'nores', text: TASK_I_NQ, rejects: true, closedBook: false, proof: false },
-  'nores-long': { name: 'nores-long', text: TASK_I_TRIVIAQA, rejects: true, closedBook: false, proof: false },
-  'no-rejection': { name: 'no-rejection', text: NO_REJECTION, rejects: false, closedBook: false, proof: false },
-  proof: { name: 'proof', text: PROOF, rejects: true, closedBook: false, proof: true },
-  'closed-book': { name: 'closed-book', text: CLOSED_BOOK, rejects: true, closedBook: true, proof: false },
+  nores: { name: 'nores', text: TASK_I_NQ, rejects: true, closedBook: false, proof: false, refusal: NO_RES },
+  'nores-long': { name: 'nores-long', text: TASK_I_TRIVIAQA, rejects: true, closedBook: false, proof: false, refusal: NO_RES },
+  'no-rejection': { name: 'no-rejection', text: NO_REJECTION, rejects: false, closedBook: false, proof: false, refusal: NO_RES },
+  proof: { name: 'proof', text: PROOF, rejects: true, closedBook: false, proof: true, refusal: NO_RES },
+  'closed-book': { name: 'closed-book', text: CLOSED_BOOK, rejects: true, closedBook: true, proof: false, refusal: NO_RES },
 };
 
 export const PRESET_NAMES = Object.keys(PRESETS);
@@ -61,5 +68,15 @@ export function customInstruction(
     rejects: options.rejects ?? text.includes('NO-RES'),
     closedBook: options.closedBook ?? false,
     proof: /\(Proof\)|Proof:/.test(text),
+    refusal: NO_RES,
   };
+}
+
+/**
+ * The same instruction with RGB's refusal sentence in place of NO-RES (for the sensitivity sweep
+ * over refusal wording). Undefined when the instruction asks for no refusal.
+ */
+export function withRgbRefusal(preset: InstructionPreset): InstructionPreset | undefined {
+  if (!preset.rejects || !preset.text.includes(NO_RES)) return undefined;
+  return { ...preset, text: preset.text.replaceAll(`with ${NO_RES}.`, `with "${RGB_REFUSAL}"`), refusal: RGB_REFUSAL };
 }

@@ -6,12 +6,12 @@ const METRICS = ['accuracy', 'exactMatch', 'f1', 'refusalRate', 'negativeRejecti
 
 export function renderCsv(cells: readonly CellAggregate[]): string {
   const header = [
-    'model', 'format', 'instruction', 'context', 'k', 'shots', 'cot', 'n', 'nAnswerInContext', 'nAnswerAbsent',
+    'model', 'format', 'instruction', 'context', 'k', 'shots', 'cot', 'variant', 'n', 'nAnswerInContext', 'nAnswerAbsent',
     ...METRICS.flatMap((m) => [m, `${m}_lo`, `${m}_hi`]),
     'cotMissingAnswer', 'proofCoherence', 'excludedContextOverflow',
   ];
   const rows = cells.map((c) => [
-    c.model, c.format, c.instruction, c.context, c.k, c.shots, c.cot, c.n, c.nAnswerInContext, c.nAnswerAbsent,
+    c.model, c.format, c.instruction, c.context, c.k, c.shots, c.cot, c.variant ?? '', c.n, c.nAnswerInContext, c.nAnswerAbsent,
     ...METRICS.flatMap((m) => [c[m] ?? '', c.ci95[m]?.[0] ?? '', c.ci95[m]?.[1] ?? '']),
     c.cotMissingAnswer ?? '', c.proofCoherence ?? '', c.excludedContextOverflow,
   ]);

@@ -10,7 +10,7 @@ export function printHeadline(summary: RunSummary, outDir: string, out: NodeJS.W
   if (summary.pairs.length > 0) {
     lines.push('', 'alignment tax (base − instruct accuracy, percentage points, 95% paired-bootstrap CI, McNemar p):');
     for (const p of summary.pairs) {
-      const where = `${p.instruction} k=${p.k} shots=${p.shots}${p.cot ? ' cot' : ''} ${p.format}`;
+      const where = `${p.instruction} k=${p.k} shots=${p.shots}${p.cot ? ' cot' : ''} ${p.format}${p.variant !== undefined ? ` ${p.variant}` : ''}`;
       if (p.n === 0) {
         lines.push(`  ${p.base} vs ${p.instruct} [${where}]: no item was scored on both sides (see report.md, excluded samples)`);
         continue;

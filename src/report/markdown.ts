@@ -9,11 +9,16 @@ function table(header: string[], rows: string[][]): string {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+/** The instruction column, with the sweep variant when there is one. */
+function setting(c: { instruction: string; variant?: string }): string {
+  return c.variant === undefined ? c.instruction : `${c.instruction} (${c.variant})`;
+}
+
 function pairRows(pairs: PairRecord[]): string[][] {
   return pairs.map((p) => [
     `${p.base} vs ${p.instruct}`,
     p.format,
-    p.instruction,
+    setting(p),
     p.context === 'retrieved' ? String(p.k) : `${p.context} ${p.k}`,
     String(p.shots),
     p.cot ? 'yes' : 'no',
@@ -31,7 +36,7 @@ function cellRows(cells: CellAggregate[]): string[][] {
   return cells.map((c) => [
     c.model,
     c.format,
-    c.instruction,
+    setting(c),
     c.context === 'retrieved' ? String(c.k) : `${c.context} ${c.k}`,
     String(c.shots),
     c.cot ? `yes${c.cotMissingAnswer ? ` (${pct(c.cotMissingAnswer)}% without Answer:)` : ''}` : 'no',
@@ -45,6 +50,27 @@ function cellRows(cells: CellAggregate[]): string[][] {
     pct(c.parametricRecall),
     pct(c.contextAccuracy),
   ]);
+}
+
+/** Tax per sweep variant next to the suite's own setting, for every swept grid point. */
+function sensitivityTable(pairs: PairRecord[]): string | null {
+  const variants = [...new Set(pairs.flatMap((p) => (p.variant === undefined ? [] : [p.variant])))];
+  if (variants.length === 0) return null;
+  const groupKey = (p: PairRecord) => JSON.stringify([p.base, p.instruct, p.format, p.instruction, p.context, p.k, p.shots, p.cot]);
+  const groups = new Map<string, Map<string, PairRecord>>();
+  for (const p of pairs) {
+    const group = groups.get(groupKey(p)) ?? new Map<string, PairRecord>();
+    group.set(p.variant ?? '', p);
+    groups.set(groupKey(p), group);
+  }
+  const cell = (p: PairRecord | undefined) => (p ? `${signedPct(p.tax)} ${pctInterval(p.taxCi95)}` : '–');
+  const rows = [...groups.values()]
+    .filter((g) => variants.some((v) => g.has(v)))
+    .map((g) => {
+      const any = [...g.values()][0]!;
+      return [`${any.base} vs ${any.instruct} ${any.format}`, any.instruction, String(any.k), String(any.shots), any.cot ? 'yes' : 'no', cell(g.get('')), ...variants.map((v) => cell(g.get(v)))];
+    });
+  return table(['pair', 'instruction', 'k', 'shots', 'CoT', 'suite setting', ...variants], rows);
 }
 
 export function renderMarkdown(summary: RunSummary): string {
@@ -65,6 +91,12 @@ export function renderMarkdown(summary: RunSummary): string {
       table(['pair', 'instruct format', 'instruction', 'k', 'shots', 'CoT', 'n', 'base acc', 'instruct acc', 'tax [95% CI]', 'p', '2×2', 'refusal Δ'], pairRows(summary.pairs)),
       '',
     );
+  }
+  const sensitivity = sensitivityTable(summary.pairs);
+  if (sensitivity) {
+    parts.push('## Sensitivity of the tax', '');
+    parts.push('Each column changes one setting against the suite\'s own (token cap, refusal wording with its detector, scoring rule): a finding that holds in one column only is fragile.', '');
+    parts.push(sensitivity, '');
   }
   parts.push('## Cells', '');
   parts.push(

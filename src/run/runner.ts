@@ -3,7 +3,7 @@
 // sees byte-identical documents; models are loaded one at a time to bound memory.
 import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { aggregateCell, cellKey } from '../aggregate/cells.js';
+import { aggregateCell, cellKey, groupSamples } from '../aggregate/cells.js';
 import { pairRecord } from '../aggregate/pairs.js';
 import { loadDataset, sampleItems } from '../data/load.js';
 import { InputError } from '../errors.js';
@@ -18,7 +18,7 @@ import { buildContexts } from '../retrieval/contexts.js';
 import { createPrecomputedRetriever } from '../retrieval/precomputed.js';
 import { answerRecallAtK, type RecallAtK } from '../retrieval/recall.js';
 import { scoreResponse } from '../scoring/score.js';
-import { decodingFor, pointKey, type GridPoint, type Suite, type SuiteModel } from '../suite/load.js';
+import { decodingFor, instructionFor, pointKey, scoringFor, type GridPoint, type Suite, type SuiteModel } from '../suite/load.js';
 import type {
   CellAggregate,
   Dataset,
@@ -239,7 +239,7 @@ function planModel(
   const plan = new Map<string, PlannedSample[]>(); // by format|pointKey
   for (const format of model.formats) {
     for (const point of suite.points) {
-      const instruction = suite.instructions.get(point.instruction)!;
+      const instruction = instructionFor(suite, point);
       const decoding = decodingFor(suite, point);
       const table = contexts.get(contextKey(point.context, point.k))!;
       const samples = dataset.items.map((item): PlannedSample => {
@@ -266,16 +266,16 @@ function sampleRecord(
   excluded?: 'context-overflow',
 ): SampleRecord {
   const { item, point, context } = planned;
-  const instruction = suite.instructions.get(point.instruction)!;
-  const metrics = suite.config.metrics;
+  const instruction = instructionFor(suite, point);
+  const { rule, refusalMarkers } = scoringFor(suite, point);
   const { scoredText, scores } = scoreResponse({
     response: generation.text,
     answers: item.answers,
     contextText: docText(context?.docs ?? []),
     cot: point.cot,
     proof: instruction.proof,
-    rule: metrics.scoring_rule,
-    refusalMarkers: metrics.refusal_markers,
+    rule,
+    refusalMarkers,
   });
   const record: SampleRecord = {
     itemId: item.id,
@@ -286,6 +286,7 @@ function sampleRecord(
     k: point.k,
     shots: point.shots,
     cot: point.cot,
+    ...(point.variant !== undefined ? { variant: point.variant } : {}),
     question: item.question,
     answers: item.answers,
     docIds: (context?.docs ?? []).map((d) => d.id),
@@ -422,21 +423,14 @@ async function runModel(
 
 /** An item that overflowed any model at a grid point is excluded at that point for every model. */
 function applyOverflowExclusions(records: SampleRecord[]): SampleRecord[] {
-  const pointOf = (r: SampleRecord) => `${r.itemId}|${r.instruction}|${r.context}|${r.k}|${r.shots}|${r.cot}`;
+  const pointOf = (r: SampleRecord) => `${r.itemId}|${r.instruction}|${r.context}|${r.k}|${r.shots}|${r.cot}|${r.variant ?? ''}`;
   const overflowed = new Set(records.filter((r) => r.excluded === 'context-overflow').map(pointOf));
   if (overflowed.size === 0) return records;
   return records.map((r) => (r.excluded === undefined && overflowed.has(pointOf(r)) ? { ...r, excluded: 'context-overflow' as const } : r));
 }
 
 export function summarize(suite: Suite, records: SampleRecord[]): { cells: CellAggregate[]; pairs: PairRecord[] } {
-  const effective = applyOverflowExclusions(records);
-  const groups = new Map<string, SampleRecord[]>();
-  for (const r of effective) {
-    const key = cellKey(r);
-    const group = groups.get(key);
-    if (group) group.push(r);
-    else groups.set(key, [r]);
-  }
+  const groups = groupSamples(applyOverflowExclusions(records));
   const cells = [...groups.values()].map((samples) => aggregateCell(samples[0]!, samples));
   const pairs: PairRecord[] = [];
   const bootstrapSamples = suite.config.metrics.bootstrap_samples;

@@ -7,9 +7,10 @@ import { closest } from 'fastest-levenshtein';
 import { LineCounter, parseDocument, isMap, type Document } from 'yaml';
 import type { ZodIssue } from 'zod';
 import { InputError, at } from '../errors.js';
-import { customInstruction, PRESETS, type InstructionPreset } from '../prompts/presets.js';
+import { customInstruction, PRESETS, RGB_REFUSAL_MARKER, withRgbRefusal, type InstructionPreset } from '../prompts/presets.js';
+import type { ScoringRule } from '../scoring/first-line.js';
 import type { ContextMode, DecodingParams, PromptFormat } from '../types.js';
-import { suiteSchema, type ModelEntry, type SuiteFile } from './schema.js';
+import { suiteSchema, type ModelEntry, type SuiteFile, type SweepConfig } from './schema.js';
 
 export interface GridPoint {
   instruction: string;
@@ -17,6 +18,15 @@ export interface GridPoint {
   k: number;
   shots: number;
   cot: boolean;
+  /** Sensitivity-sweep variant label (see `Suite.variants`); absent for the suite's own settings. */
+  variant?: string;
+}
+
+/** What a sweep variant changes relative to the suite's own settings. */
+export interface VariantSettings {
+  maxNewTokens?: number;
+  refusal?: 'rgb';
+  scoringRule?: ScoringRule;
 }
 
 export interface SuiteModel {
@@ -43,13 +53,35 @@ export interface Suite {
   pairs: { base: string; instruct: string }[];
   instructions: Map<string, InstructionPreset>;
   points: GridPoint[];
+  /** Sweep variants by label, e.g. `max_new_tokens=50` → { maxNewTokens: 50 }. */
+  variants: Map<string, VariantSettings>;
   /** Absolute data paths. */
   data: { path: string; corpus?: string; fewshot?: string };
   retrievalCacheDir?: string;
 }
 
 export function pointKey(p: GridPoint): string {
-  return `${p.instruction}|${p.context}|k=${p.k}|shots=${p.shots}|cot=${p.cot}`;
+  return `${p.instruction}|${p.context}|k=${p.k}|shots=${p.shots}|cot=${p.cot}${p.variant !== undefined ? `|${p.variant}` : ''}`;
+}
+
+function variantOf(suite: Suite, point: GridPoint): VariantSettings {
+  return point.variant !== undefined ? (suite.variants.get(point.variant) ?? {}) : {};
+}
+
+/** The instruction a grid point shows (a refusal-wording variant swaps in RGB's sentence). */
+export function instructionFor(suite: Suite, point: GridPoint): InstructionPreset {
+  const instruction = suite.instructions.get(point.instruction)!;
+  return variantOf(suite, point).refusal === 'rgb' ? withRgbRefusal(instruction)! : instruction;
+}
+
+/** How a grid point's responses are scored. */
+export function scoringFor(suite: Suite, point: GridPoint): { rule: ScoringRule; refusalMarkers: string[] } {
+  const settings = variantOf(suite, point);
+  const metrics = suite.config.metrics;
+  return {
+    rule: settings.scoringRule ?? metrics.scoring_rule,
+    refusalMarkers: settings.refusal === 'rgb' ? [RGB_REFUSAL_MARKER] : metrics.refusal_markers,
+  };
 }
 
 /** Decoding parameters of a grid point: CoT and proof cells get their own token budget and stops. */
@@ -58,7 +90,7 @@ export function decodingFor(suite: Suite, point: GridPoint): DecodingParams {
   const instruction = suite.instructions.get(point.instruction)!;
   const override = point.cot ? d.cot : instruction.proof ? d.proof : {};
   return {
-    maxNewTokens: override.max_new_tokens ?? d.max_new_tokens,
+    maxNewTokens: variantOf(suite, point).maxNewTokens ?? override.max_new_tokens ?? d.max_new_tokens,
     stop: override.stop ?? (point.cot || instruction.proof ? [] : d.stop),
     temperature: 0,
     repetitionPenalty: d.repetition_penalty,
@@ -245,6 +277,33 @@ export async function loadSuite(file: string): Promise<Suite> {
               points.set(pointKey(point), point);
             }
   });
+  const variants = new Map<string, VariantSettings>();
+  if (config.sweep) {
+    config.sweep.points.instruction?.forEach((name, j) => {
+      if (!instructions.has(name)) fail(['sweep', 'points', 'instruction', j], `unknown instruction \`${name}\` (did you mean \`${closest(name, [...instructions.keys()])}\`?)`);
+    });
+    for (const [label, settings] of sweepVariants(config.sweep, config)) variants.set(label, settings);
+    const matches = (p: GridPoint) => {
+      const f = config.sweep!.points;
+      return (
+        (!f.k || f.k.includes(p.k)) &&
+        (!f.instruction || f.instruction.includes(p.instruction)) &&
+        (!f.context || f.context.includes(p.context)) &&
+        (!f.shots || f.shots.includes(p.shots)) &&
+        (!f.cot || f.cot.includes(p.cot))
+      );
+    };
+    const swept = [...points.values()].filter(matches);
+    if (swept.length === 0) fail(['sweep', 'points'], 'matches no grid point; name a k, instruction, context, shots or cot that the grid has');
+    for (const point of swept) {
+      for (const [label, settings] of variants) {
+        // A refusal-wording variant only exists for instructions that ask for a refusal.
+        if (settings.refusal === 'rgb' && !withRgbRefusal(instructions.get(point.instruction)!)) continue;
+        const variant: GridPoint = { ...point, variant: label };
+        points.set(pointKey(variant), variant);
+      }
+    }
+  }
   const ownCorpus = config.dataset.format === 'litm' || config.dataset.format === 'squad2';
   if (config.retrieval.retriever === 'bm25' && !config.dataset.corpus && !ownCorpus && [...points.values()].some((p) => p.context !== 'closed-book')) {
     fail(['dataset', 'corpus'], 'is required by the bm25 retriever (or use `retriever: precomputed` with a dataset that carries contexts, or closed-book instructions only)');
@@ -260,6 +319,7 @@ export async function loadSuite(file: string): Promise<Suite> {
     pairs: config.pairs,
     instructions,
     points: [...points.values()],
+    variants,
     data: {
       path: resolve(config.dataset.path),
       corpus: config.dataset.corpus !== undefined ? resolve(config.dataset.corpus) : undefined,
@@ -267,4 +327,19 @@ export async function loadSuite(file: string): Promise<Suite> {
     },
     retrievalCacheDir: config.retrieval.cache_dir !== undefined ? resolve(config.retrieval.cache_dir) : undefined,
   };
+}
+
+/** One variant per swept value that differs from the suite's own setting (one factor at a time). */
+function sweepVariants(sweep: SweepConfig, config: SuiteFile): [string, VariantSettings][] {
+  const out: [string, VariantSettings][] = [];
+  for (const n of sweep.max_new_tokens ?? []) {
+    if (n !== config.decoding.max_new_tokens) out.push([`max_new_tokens=${n}`, { maxNewTokens: n }]);
+  }
+  for (const wording of sweep.refusal ?? []) {
+    if (wording === 'rgb') out.push(['refusal=rgb', { refusal: 'rgb' }]);
+  }
+  for (const rule of sweep.scoring_rule ?? []) {
+    if (rule !== config.metrics.scoring_rule) out.push([`scoring_rule=${rule}`, { scoringRule: rule }]);
+  }
+  return out;
 }

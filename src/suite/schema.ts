@@ -36,6 +36,31 @@ const gridBlockSchema = z
   })
   .strict();
 
+/** Which grid points a sensitivity sweep applies to (every field optional: unset matches all). */
+const sweepPointsSchema = z
+  .object({
+    k: oneOrMany(z.number().int().min(0).max(1000)).optional(),
+    instruction: oneOrMany(z.string().min(1)).optional(),
+    context: oneOrMany(z.enum(['retrieved', 'oracle', 'distractors', 'closed-book'])).optional(),
+    shots: oneOrMany(z.number().int().min(0).max(32)).optional(),
+    cot: oneOrMany(z.boolean()).optional(),
+  })
+  .strict();
+
+/**
+ * Sensitivity sweep: each listed value that differs from the suite's own setting becomes one
+ * variant (one factor at a time) at the matching grid points.
+ */
+const sweepSchema = z
+  .object({
+    points: sweepPointsSchema.default({}),
+    max_new_tokens: z.array(z.number().int().min(1).max(8192)).nonempty().optional(),
+    /** `no-res`: the study's NO-RES instruction; `rgb`: RGB's "I can not answer ... insufficient information ..." sentence. */
+    refusal: z.array(z.enum(['no-res', 'rgb'])).nonempty().optional(),
+    scoring_rule: z.array(z.enum(['first-line', 'whole'])).nonempty().optional(),
+  })
+  .strict();
+
 const decodingOverrideSchema = z
   .object({
     max_new_tokens: z.number().int().min(1).max(8192).optional(),
@@ -81,6 +106,7 @@ export const suiteSchema = z
       )
       .default({}),
     grid: oneOrMany(gridBlockSchema),
+    sweep: sweepSchema.optional(),
     prompt: z
       .object({
         /** Documents shown with each few-shot exemplar (retrieved for the exemplar's own question). */
@@ -112,5 +138,6 @@ export const suiteSchema = z
 export type SuiteFile = z.infer<typeof suiteSchema>;
 export type ModelEntry = z.infer<typeof modelSchema>;
 export type GridBlock = z.infer<typeof gridBlockSchema>;
+export type SweepConfig = z.infer<typeof sweepSchema>;
 
 export const KNOWN_INSTRUCTIONS = PRESET_NAMES;
