@@ -6,14 +6,18 @@ import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { InputError, at } from '../errors.js';
 import { normalizeAnswer } from '../scoring/normalize.js';
 import type { Dataset, Doc, QaItem } from '../types.js';
+import { readBeir } from './formats/beir.js';
 import { readLitm } from './formats/litm.js';
 import { readNqOpen } from './formats/nq-open.js';
 import { readRagtaxCorpus, readRagtaxItems } from './formats/ragtax.js';
 import { readSquad2 } from './formats/squad2.js';
 
 export interface DatasetSpec {
-  format: 'ragtax' | 'nq-open' | 'litm' | 'squad2';
+  format: 'ragtax' | 'nq-open' | 'litm' | 'squad2' | 'beir';
+  /** A file, or for `beir` the dataset folder. */
   path: string;
+  /** `beir` only: the qrels split (qrels/<split>.tsv), default `test`. */
+  split?: string;
   corpus?: string;
   fewshot?: string;
   fewshotSize?: number;
@@ -31,7 +35,7 @@ interface FormatData {
  * Reads items (and the format's own corpus). `role` only changes the ids that formats without
  * ids generate from line numbers, so a few-shot file's `nq-3` cannot clash with the test file's.
  */
-async function readFormat(format: DatasetFormat, file: string, role: 'eval' | 'fewshot'): Promise<FormatData> {
+async function readFormat(format: DatasetFormat, file: string, role: 'eval' | 'fewshot', split?: string): Promise<FormatData> {
   const prefix = role === 'fewshot' ? 'fewshot-' : '';
   switch (format) {
     case 'ragtax':
@@ -42,11 +46,13 @@ async function readFormat(format: DatasetFormat, file: string, role: 'eval' | 'f
       return readLitm(file, `${prefix}litm-`);
     case 'squad2':
       return readSquad2(file);
+    case 'beir':
+      return readBeir(file, split);
   }
 }
 
 /** Formats whose corpus comes with the data; a separate `corpus` file would break their gold ids. */
-const OWN_CORPUS: ReadonlySet<DatasetFormat> = new Set(['litm', 'squad2']);
+const OWN_CORPUS: ReadonlySet<DatasetFormat> = new Set(['litm', 'squad2', 'beir']);
 
 /**
  * Loads a dataset. `corpus` (a ragtax corpus JSONL) is accepted for `ragtax` and `nq-open` only;
@@ -64,12 +70,12 @@ export async function loadDataset(spec: DatasetSpec): Promise<Dataset> {
   if (!Number.isInteger(size) || size < 0) {
     throw new InputError(`fewshotSize must be a whole number ≥ 0, got ${String(spec.fewshotSize)}`);
   }
-  const data = await readFormat(spec.format, spec.path, 'eval');
+  const data = await readFormat(spec.format, spec.path, 'eval', spec.split);
   const corpus = spec.corpus !== undefined ? await readRagtaxCorpus(spec.corpus) : data.corpus;
   checkGoldIds(spec.path, data.items, corpus);
 
   if (spec.fewshot !== undefined) {
-    const pool = (await readFormat(spec.format, spec.fewshot, 'fewshot')).items;
+    const pool = (await readFormat(spec.format, spec.fewshot, 'fewshot', spec.split)).items;
     checkDisjoint(spec.fewshot, pool, data.items);
     const fewShot = spec.fewshotSize === undefined ? pool : drawExemplars(pool, size, spec.seed, spec.fewshot).drawn;
     return { items: data.items, corpus, fewShot };

@@ -173,12 +173,15 @@ export const CLIENT_JS = String.raw`
       if (!base.has(key)) base.set(key, []);
       base.get(key).push(p);
     });
-    var keys = Array.from(base.keys());
-    var head = el('tr', null, [el('th', { text: 'pair and setting' })].concat(variants.map(function (v) { return el('th', { text: v }); })));
+    // Only swept grid points, with the suite's own setting as the first column to compare against.
+    var keys = Array.from(base.keys()).filter(function (key) { return base.get(key).some(function (p) { return p.variant !== undefined; }); });
+    var columns = [undefined].concat(variants);
+    var columnLabel = function (v) { return v === undefined ? 'suite setting' : v; };
+    var head = el('tr', null, [el('th', { text: 'pair and setting' })].concat(columns.map(function (v) { return el('th', { text: columnLabel(v) }); })));
     var rows = keys.map(function (key) {
       var ps = base.get(key);
       var first = ps[0];
-      return el('tr', null, [el('td', { text: first.base + ' vs ' + first.instruct + ' ' + first.format + ' · ' + first.instruction + ' · ' + kLabel(first) + ' · shots=' + first.shots + (first.cot ? ' · CoT' : '') })].concat(variants.map(function (v) {
+      return el('tr', null, [el('td', { text: first.base + ' vs ' + first.instruct + ' ' + first.format + ' · ' + first.instruction + ' · ' + kLabel(first) + ' · shots=' + first.shots + (first.cot ? ' · CoT' : '') })].concat(columns.map(function (v) {
         var p = ps.find(function (x) { return x.variant === v; });
         return el('td', { text: p ? signed(p.tax) + ' [' + pct(p.taxCi95[0]) + ', ' + pct(p.taxCi95[1]) + ']' : '–' });
       })));
@@ -189,10 +192,10 @@ export const CLIENT_JS = String.raw`
     chart(document.getElementById('chart-sensitivity'), {
       type: 'line',
       data: {
-        labels: variants,
+        labels: columns.map(columnLabel),
         datasets: keys.slice(0, 10).map(function (key, i) {
           var ps = base.get(key);
-          return { label: pairLabel(Object.assign({}, ps[0], { variant: undefined })), data: variants.map(function (v) { var p = ps.find(function (x) { return x.variant === v; }); return p ? 100 * p.tax : null; }), borderColor: PALETTE[i % PALETTE.length], backgroundColor: PALETTE[i % PALETTE.length], spanGaps: true };
+          return { label: pairLabel(Object.assign({}, ps[0], { variant: undefined })), data: columns.map(function (v) { var p = ps.find(function (x) { return x.variant === v; }); return p ? 100 * p.tax : null; }), borderColor: PALETTE[i % PALETTE.length], backgroundColor: PALETTE[i % PALETTE.length], spanGaps: true };
         }),
       },
       options: { scales: { y: { title: { display: true, text: 'alignment tax (points)' } } }, plugins: { title: { display: true, text: 'Tax across sweep settings' } } },

@@ -13,7 +13,8 @@ import { modelFingerprint, openModel, type ModelSpec } from '../models/registry.
 import { makeExemplar } from '../prompts/exemplars.js';
 import { pickExemplars } from '../prompts/fewshot.js';
 import { renderPrompt, type PromptInput } from '../prompts/render.js';
-import { createBm25Retriever } from '../retrieval/bm25.js';
+import { createSuiteRetriever, throttledProgressLog } from '../retrieval/from-suite.js';
+import { hasJudgements, retrievalMetrics, type RetrievalMetrics } from '../retrieval/metrics.js';
 import { buildContexts } from '../retrieval/contexts.js';
 import { createPrecomputedRetriever } from '../retrieval/precomputed.js';
 import { answerRecallAtK, type RecallAtK } from '../retrieval/recall.js';
@@ -71,6 +72,8 @@ export interface RetrievalSummary {
   answerRecallAtK: RecallAtK[];
   /** Per context mode and k: share of items whose shown documents hold a gold answer. */
   answerInContext: Record<string, number>;
+  /** recall@k, nDCG@10 and MRR@10 against gold ids / qrels, when the items have them. */
+  goldMetrics?: RetrievalMetrics | null;
 }
 
 /**
@@ -162,6 +165,7 @@ async function prepareData(suite: Suite, limit: number | undefined): Promise<Dat
     fewshot: suite.data.fewshot,
     fewshotSize: suite.data.fewshot ? undefined : d.fewshot_size,
     seed: suite.seed,
+    split: d.split,
   });
   const sampled = d.sample !== undefined ? sampleItems(dataset.items, d.sample, suite.seed) : dataset.items;
   const max = limit ?? d.limit;
@@ -176,14 +180,12 @@ async function makeRetriever(suite: Suite, dataset: Dataset, progress: Progress)
   if (suite.config.retrieval.retriever === 'precomputed') {
     return { retriever: createPrecomputedRetriever([...dataset.items, ...dataset.fewShot]), fromCache: null };
   }
-  if (dataset.corpus.length === 0) {
-    throw new InputError(`${suite.file}: field \`dataset.corpus\` is needed: the bm25 retriever has no documents to search`);
-  }
-  const bm25 = await createBm25Retriever(dataset.corpus, {
-    cacheDir: suite.retrievalCacheDir ?? path.join(cacheRoot(), 'bm25'),
+  // bm25, dense or hybrid; indexes are loaded from the cache or built (with progress lines).
+  const built = await createSuiteRetriever(suite, dataset.corpus, {
     onWarning: (m) => progress.log(`warning: ${m}`),
+    onProgress: throttledProgressLog((m) => progress.log(m)),
   });
-  return { retriever: bm25, fromCache: bm25.loadedFromCache };
+  return { retriever: built.retriever, fromCache: built.fromCache };
 }
 
 async function prepareContexts(
@@ -545,6 +547,7 @@ export async function runSuite(options: RunOptions): Promise<{ summary: RunSumma
     corpusSize: dataset.corpus.length,
     indexLoadedFromCache: fromCache,
     answerRecallAtK: retriever && ks.length > 0 ? await answerRecallAtK(dataset.items, retriever, ks) : [],
+    ...(retriever && hasJudgements(dataset.items) ? { goldMetrics: await retrievalMetrics(dataset.items, retriever, ks.length > 0 ? ks : [10]) } : {}),
     answerInContext: Object.fromEntries(
       [...contexts].map(([key, table]) => {
         const shown = [...table.values()];

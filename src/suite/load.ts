@@ -42,6 +42,25 @@ export interface SuiteModel {
   cacheDir?: string;
 }
 
+/** The suite's `retrieval.dense` block, paths resolved. */
+export interface SuiteDense {
+  /** Absolute folder or Hugging Face id of the embedding model. */
+  source: string;
+  pooling?: 'mean' | 'cls';
+  normalize?: boolean;
+  queryPrefix?: string;
+  passagePrefix?: string;
+  batchSize: number;
+  maxLength?: number;
+  dtype: string;
+  index: 'auto' | 'exact' | 'hnsw';
+  m: number;
+  efConstruction: number;
+  efSearch: number;
+  allowRemote: boolean;
+  cacheDir?: string;
+}
+
 export interface Suite {
   file: string;
   /** sha256 of the suite file's bytes. */
@@ -58,6 +77,8 @@ export interface Suite {
   /** Absolute data paths. */
   data: { path: string; corpus?: string; fewshot?: string };
   retrievalCacheDir?: string;
+  /** Set when the retriever is `dense` or `hybrid`. */
+  dense?: SuiteDense;
 }
 
 export function pointKey(p: GridPoint): string {
@@ -304,9 +325,14 @@ export async function loadSuite(file: string): Promise<Suite> {
       }
     }
   }
-  const ownCorpus = config.dataset.format === 'litm' || config.dataset.format === 'squad2';
-  if (config.retrieval.retriever === 'bm25' && !config.dataset.corpus && !ownCorpus && [...points.values()].some((p) => p.context !== 'closed-book')) {
-    fail(['dataset', 'corpus'], 'is required by the bm25 retriever (or use `retriever: precomputed` with a dataset that carries contexts, or closed-book instructions only)');
+  const ownCorpus = config.dataset.format === 'litm' || config.dataset.format === 'squad2' || config.dataset.format === 'beir';
+  const { retriever } = config.retrieval;
+  if ((retriever === 'dense' || retriever === 'hybrid') && config.retrieval.dense === undefined) {
+    fail(['retrieval', 'retriever'], `\`${retriever}\` needs a \`retrieval.dense\` block naming the embedding model (\`model: <folder>\` or \`hf_id: <id>\`)`);
+  }
+  if (config.dataset.split !== undefined && config.dataset.format !== 'beir') fail(['dataset', 'split'], 'is for `format: beir` only');
+  if (retriever !== 'precomputed' && !config.dataset.corpus && !ownCorpus && [...points.values()].some((p) => p.context !== 'closed-book')) {
+    fail(['dataset', 'corpus'], `is required by the ${retriever} retriever (or use \`retriever: precomputed\` with a dataset that carries contexts, or closed-book instructions only)`);
   }
 
   return {
@@ -326,6 +352,7 @@ export async function loadSuite(file: string): Promise<Suite> {
       fewshot: config.dataset.fewshot !== undefined ? resolve(config.dataset.fewshot) : undefined,
     },
     retrievalCacheDir: config.retrieval.cache_dir !== undefined ? resolve(config.retrieval.cache_dir) : undefined,
+    dense: denseOf(config.retrieval.dense, resolve),
   };
 }
 
@@ -342,4 +369,24 @@ function sweepVariants(sweep: SweepConfig, config: SuiteFile): [string, VariantS
     if (rule !== config.metrics.scoring_rule) out.push([`scoring_rule=${rule}`, { scoringRule: rule }]);
   }
   return out;
+}
+
+function denseOf(d: SuiteFile['retrieval']['dense'], resolve: (p: string) => string): SuiteDense | undefined {
+  if (d === undefined) return undefined;
+  return {
+    source: d.model !== undefined ? resolve(d.model) : d.hf_id!,
+    pooling: d.pooling,
+    normalize: d.normalize,
+    queryPrefix: d.query_prefix,
+    passagePrefix: d.passage_prefix,
+    batchSize: d.batch_size,
+    maxLength: d.max_length,
+    dtype: d.dtype,
+    index: d.index,
+    m: d.m,
+    efConstruction: d.ef_construction,
+    efSearch: d.ef_search,
+    allowRemote: d.allow_remote,
+    cacheDir: d.cache_dir !== undefined ? resolve(d.cache_dir) : undefined,
+  };
 }

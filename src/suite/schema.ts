@@ -26,6 +26,35 @@ const modelSchema = z
     message: 'give exactly one of `path` (a local model folder) or `hf_id` (a Hugging Face id)',
   });
 
+/** `retrieval.dense`: the embedding model and the vector index of the dense and hybrid retrievers. */
+const denseSchema = z
+  .object({
+    /** Local embedding model folder (relative to the suite file) in transformers.js layout. */
+    model: z.string().min(1).optional(),
+    /** Hugging Face id (needs `allow_remote: true` unless already in the cache). */
+    hf_id: z.string().min(1).optional(),
+    /** Default: the model folder's own setting, else mean (pooling) and true (normalize). */
+    pooling: z.enum(['mean', 'cls']).optional(),
+    normalize: z.boolean().optional(),
+    /** Prepended to questions / passages before embedding (e.g. E5's `query: ` and `passage: `). */
+    query_prefix: z.string().optional(),
+    passage_prefix: z.string().optional(),
+    batch_size: z.number().int().min(1).max(4096).default(32),
+    max_length: z.number().int().min(8).max(8192).optional(),
+    dtype: z.string().default('fp32'),
+    /** auto: exact below 20,000 documents, else hnsw. */
+    index: z.enum(['auto', 'exact', 'hnsw']).default('auto'),
+    m: z.number().int().min(2).max(256).default(16),
+    ef_construction: z.number().int().min(1).max(10000).default(200),
+    ef_search: z.number().int().min(1).max(10000).default(128),
+    allow_remote: z.boolean().default(false),
+    cache_dir: z.string().optional(),
+  })
+  .strict()
+  .refine((d) => (d.model === undefined) !== (d.hf_id === undefined), {
+    message: 'give exactly one of `model` (a local embedding model folder) or `hf_id` (a Hugging Face id)',
+  });
+
 const gridBlockSchema = z
   .object({
     k: oneOrMany(z.number().int().min(0).max(1000)).default([5]),
@@ -75,8 +104,10 @@ export const suiteSchema = z
     seed: z.number().int().min(0).default(1),
     dataset: z
       .object({
-        format: z.enum(['ragtax', 'nq-open', 'litm', 'squad2']).default('ragtax'),
+        format: z.enum(['ragtax', 'nq-open', 'litm', 'squad2', 'beir']).default('ragtax'),
         path: z.string().min(1),
+        /** `beir` only: which qrels/<split>.tsv to read (default test). */
+        split: z.string().regex(/^[\w.-]+$/, 'a plain split name such as test, dev or train').optional(),
         corpus: z.string().min(1).optional(),
         fewshot: z.string().min(1).optional(),
         fewshot_size: z.number().int().min(0).default(16),
@@ -88,7 +119,11 @@ export const suiteSchema = z
       .strict(),
     retrieval: z
       .object({
-        retriever: z.enum(['bm25', 'precomputed']).default('bm25'),
+        retriever: z.enum(['bm25', 'dense', 'hybrid', 'precomputed']).default('bm25'),
+        /** Embedding model and index for `dense` and `hybrid`. */
+        dense: denseSchema.optional(),
+        /** Reciprocal rank fusion constant of `hybrid`. */
+        rrf_k: z.number().min(0).max(100000).default(60),
         order: z.enum(['ascending', 'descending']).default('ascending'),
         oracle_position: z.union([z.number().int().min(0), z.enum(['first', 'last', 'random'])]).default('last'),
         recall_at: z.array(z.number().int().min(1)).optional(),
@@ -138,6 +173,7 @@ export const suiteSchema = z
 export type SuiteFile = z.infer<typeof suiteSchema>;
 export type ModelEntry = z.infer<typeof modelSchema>;
 export type GridBlock = z.infer<typeof gridBlockSchema>;
+export type DenseEntry = z.infer<typeof denseSchema>;
 export type SweepConfig = z.infer<typeof sweepSchema>;
 
 export const KNOWN_INSTRUCTIONS = PRESET_NAMES;

@@ -118,13 +118,15 @@ test('report.html renders in headless Chromium', async (t) => {
     // Pairs that carry a sweep `variant` get a sensitivity table and chart (hidden otherwise).
     assert.equal(await page.locator('#sensitivity').isVisible(), false);
     const summary = readSummary(dir);
-    summary.pairs = summary.pairs.flatMap((p) => ['max_new_tokens=6', 'scoring=whole'].map((variant, i) => ({ ...p, variant, tax: p.tax + 0.1 * i })));
+    summary.pairs = summary.pairs.flatMap((p) => [p, ...['max_new_tokens=6', 'scoring=whole'].map((variant, i) => ({ ...p, variant, tax: p.tax + 0.1 * (i + 1) }))]);
     const swept = path.join(tmp, 'swept.html');
     writeFileSync(swept, await buildHtmlReport(summary, readSamples(dir)));
     await page.goto(pathToFileURL(swept).href);
     await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
     assert.equal(await page.locator('#sensitivity').isVisible(), true);
-    assert.equal(await page.locator('#sensitivity th').count(), 3);
+    // pair label, the suite's own setting, then one column per variant
+    assert.equal(await page.locator('#sensitivity th').count(), 4);
+    assert.equal(await page.locator('#sensitivity th').nth(1).textContent(), 'suite setting');
     assert.ok(await page.evaluate(() => (window as unknown as { ragtaxCharts: { canvas: HTMLCanvasElement }[] }).ragtaxCharts.some((c) => c.canvas.id === 'chart-sensitivity')));
     assert.deepEqual(errors, [], 'no console errors on the swept report');
   } finally {
