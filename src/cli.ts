@@ -6,6 +6,8 @@ import { hideBin } from 'yargs/helpers';
 import { runScoreCommand } from './commands/score.js';
 import { runCompareCommand } from './compare/command.js';
 import { runReportCommand } from './commands/report.js';
+import { runIndexCommand } from './commands/index.js';
+import { runServeCommand } from './commands/serve.js';
 import { InputError, RagtaxError } from './errors.js';
 import { printHeadline } from './report/headline.js';
 import { runSuite } from './run/runner.js';
@@ -103,7 +105,56 @@ async function main(argv: string[]): Promise<void> {
         await runReportCommand({ dir: args.run, html: args.html, out: args.out }, process.stdout);
       },
     )
-    .demandCommand(1, 'Name a command: run, score, compare or report (see --help)')
+    .command(
+      'index <suite>',
+      'Build (or --verify) the retrieval indexes a suite needs (BM25, dense), reporting what was built or reused, sizes and times',
+      (y) =>
+        y
+          .positional('suite', { type: 'string', demandOption: true, describe: 'Suite YAML file' })
+          .option('verify', { type: 'boolean', default: false, describe: 'Build nothing: exit 2 when an index is missing or does not match the corpus and model' })
+          .option('metrics', { type: 'boolean', default: true, describe: 'Print recall@k, nDCG@10 and MRR@10 when the items have gold documents or qrels (--no-metrics skips it)' })
+          .option('quiet', { type: 'boolean', default: false, describe: 'No progress lines' }),
+      async (args) => {
+        await runIndexCommand({ suite: args.suite, verify: args.verify, metrics: args.metrics, quiet: args.quiet }, process.stdout);
+      },
+    )
+    .command(
+      'serve <model>',
+      'Serve a model folder (or cached Hugging Face id) through the in-process backend as an OpenAI-compatible HTTP server',
+      (y) =>
+        y
+          .positional('model', { type: 'string', demandOption: true, describe: 'Model folder (transformers.js layout) or Hugging Face id' })
+          .option('port', { type: 'number', default: 8000, describe: 'Port (0: any free port)' })
+          .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on (0.0.0.0: every interface)' })
+          .option('batch-size', { type: 'number', default: 16, describe: 'Most requests generated in one batch' })
+          .option('device', { type: 'string', default: 'cpu', choices: ['cpu', 'cuda', 'webgpu'], describe: 'onnxruntime device (no silent fallback)' })
+          .option('dtype', { type: 'string', describe: 'Weights file to load: fp32 (default), fp16, q8, q4, ...' })
+          .option('model-id', { type: 'string', describe: 'Id clients send as `model` (default: the folder name)' })
+          .option('api-key-env', { type: 'string', describe: 'Require `Authorization: Bearer <key>`, the key read from this environment variable' })
+          .option('allow-remote', { type: 'boolean', default: false, describe: 'Allow downloading a Hugging Face id' })
+          .check((a) => {
+            const batchSize = a['batch-size'];
+            if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1) throw new InputError('--batch-size must be a whole number ≥ 1');
+            return true;
+          }),
+      async (args) => {
+        await runServeCommand(
+          {
+            model: args.model,
+            port: args.port,
+            host: args.host,
+            batchSize: args.batchSize,
+            device: args.device,
+            dtype: args.dtype,
+            modelId: args.modelId,
+            apiKeyEnv: args.apiKeyEnv,
+            allowRemote: args.allowRemote,
+          },
+          process.stderr,
+        );
+      },
+    )
+    .demandCommand(1, 'Name a command: run, score, compare, report, index or serve (see --help)')
     .strict()
     .recommendCommands()
     .fail((message, error, y) => {

@@ -85,8 +85,17 @@ export interface DecodingParams {
 }
 
 export interface GenerationRequest {
-  /** The exact string given to the model (chat template already applied for `chat`). */
+  /**
+   * The exact string given to the model (chat template already applied for `chat`). For a request
+   * that carries `messages`, the compact JSON of those messages (what samples.jsonl records).
+   */
   prompt: string;
+  /**
+   * Chat messages for a backend that applies the chat template itself (an OpenAI-compatible server
+   * with `chat_mode: server`); set by the runner for `chat` prompts when the model asks for them
+   * (LoadedModel.acceptsMessages). Backends that render locally ignore it.
+   */
+  messages?: ChatMessage[];
   decoding: DecodingParams;
 }
 
@@ -112,6 +121,11 @@ export interface Generator {
 export interface ModelFingerprint {
   source: string;
   files: { path: string; sha256: string; bytes: number }[];
+  /**
+   * Backend facts recorded in the manifest beside the files (an HTTP backend: the server's model
+   * ids, owned_by, root, max_model_len, chat mode, how prompt tokens are counted). Never secrets.
+   */
+  details?: Record<string, unknown>;
 }
 
 /** A loaded model: its generator plus what the prompt stage needs to know about it. */
@@ -125,6 +139,16 @@ export interface LoadedModel {
   /** The model's own chat template, or undefined when it has none. */
   renderChat?: ChatRenderer;
   fingerprint: ModelFingerprint;
+  /**
+   * Prompt token counts for the context-overflow check, for backends that count asynchronously (a
+   * server's /tokenize) or per request (`messages`); null where the count is unknown (the check is
+   * then skipped for that prompt, and `notes` says so). When absent, countTokens(prompt) is used.
+   */
+  countRequestTokens?(requests: GenerationRequest[]): Promise<(number | null)[]>;
+  /** `chat` prompts are sent as messages (GenerationRequest.messages); the server applies the template. */
+  acceptsMessages?: boolean;
+  /** Things a run should say about this model (e.g. a skipped context check); also in the manifest. */
+  notes?: string[];
   /**
    * Loads the weights now, for a model opened lazily (generate() loads them on first use anyway);
    * absent when the model is loaded eagerly.

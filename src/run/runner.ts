@@ -10,9 +10,10 @@ import { InputError } from '../errors.js';
 import { CachingGenerator, modelCacheKey } from '../cache/caching-generator.js';
 import { defaultGenerationCachePath, GenerationCache } from '../cache/generation-cache.js';
 import { modelFingerprint, openModel, type ModelSpec } from '../models/registry.js';
+import type { GgufDevice } from '../models/gguf.js';
 import { makeExemplar } from '../prompts/exemplars.js';
 import { pickExemplars } from '../prompts/fewshot.js';
-import { renderPrompt, type PromptInput } from '../prompts/render.js';
+import { buildMessages, renderPrompt, type PromptInput } from '../prompts/render.js';
 import { createSuiteRetriever, throttledProgressLog } from '../retrieval/from-suite.js';
 import { hasJudgements, retrievalMetrics, type RetrievalMetrics } from '../retrieval/metrics.js';
 import { buildContexts } from '../retrieval/contexts.js';
@@ -129,12 +130,16 @@ async function ensureEmptyOutDir(outDir: string): Promise<void> {
 }
 
 function modelSpec(model: SuiteModel): ModelSpec {
+  if (model.backend === 'openai') return { backend: 'openai', name: model.name, ...model.openai! };
+  if (model.backend === 'gguf') {
+    return { backend: 'gguf', name: model.name, source: model.source, device: model.device as GgufDevice, batchSize: model.batchSize, ...model.gguf };
+  }
   return {
     backend: model.backend,
     name: model.name,
     source: model.source,
     dtype: model.dtype,
-    device: model.device,
+    device: model.device as 'cpu' | 'cuda' | 'webgpu',
     cacheDir: model.cacheDir,
     allowRemote: model.allowRemote,
     batchSize: model.batchSize,
@@ -250,6 +255,11 @@ function planModel(
           makeExemplar(ex, instruction.closedBook ? [] : (exemplarDocs.get(ex.id) ?? []), instruction, point.cot),
         );
         const input: PromptInput = { instruction, cot: point.cot, question: item.question, docs: context?.docs ?? [], exemplars };
+        if (format === 'chat' && loaded.acceptsMessages) {
+          // The server applies its own template: the sample records the messages' compact JSON.
+          const messages = buildMessages(input);
+          return { item, point, context, request: { prompt: JSON.stringify(messages), messages, decoding } };
+        }
         const prompt = renderPrompt(input, format, loaded.renderChat, model.name);
         return { item, point, context, request: { prompt, decoding } };
       });
@@ -341,6 +351,7 @@ async function runModel(
   let cachedSamples = 0;
   let modelCalls = 0;
   let weightsLoaded = loaded.load === undefined;
+  for (const note of loaded.notes ?? []) progress.log(`note: model \`${model.name}\`: ${note}`);
   const model_ = loaded;
   // The model itself: weights loaded on the first call that reaches it, timed apart from generation.
   const direct: Generator = {
@@ -373,9 +384,13 @@ async function runModel(
       // Prompts that cannot fit are recorded, never generated, and excluded from both sides later.
       const fits: PlannedSample[] = [];
       const overflowRecords: SampleRecord[] = [];
-      for (const p of planned) {
-        const promptTokens = loaded.countTokens(p.request.prompt);
-        if (promptTokens + p.request.decoding.maxNewTokens > loaded.contextLength) {
+      // An HTTP backend may count on its server, and may not know a count (null: not checked).
+      const counts = loaded.countRequestTokens
+        ? await loaded.countRequestTokens(planned.map((p) => p.request))
+        : planned.map((p) => loaded.countTokens(p.request.prompt));
+      for (const [i, p] of planned.entries()) {
+        const promptTokens = counts[i] ?? 0;
+        if (counts[i] !== null && promptTokens + p.request.decoding.maxNewTokens > loaded.contextLength) {
           overflowRecords.push(
             sampleRecord(suite, model.name, format, p, { text: '', finishReason: null, promptTokens, completionTokens: 0, latencyMs: 0 }, 'context-overflow'),
           );

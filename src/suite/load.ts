@@ -31,15 +31,33 @@ export interface VariantSettings {
 
 export interface SuiteModel {
   name: string;
-  backend: 'transformers';
+  backend: 'transformers' | 'openai' | 'gguf';
   /** Absolute folder or Hugging Face id. */
   source: string;
   formats: PromptFormat[];
   dtype: string;
-  device: 'cpu' | 'cuda' | 'webgpu';
+  device: 'cpu' | 'cuda' | 'webgpu' | 'vulkan';
   batchSize: number;
   allowRemote: boolean;
   cacheDir?: string;
+  /** `backend: gguf` settings (src/models/gguf.ts); `source` is the .gguf file. */
+  gguf?: { gpuLayers?: number; contextSize?: number; threads?: number };
+  /** `backend: openai` settings (src/models/openai.ts), paths resolved. */
+  openai?: SuiteOpenAI;
+}
+
+/** A suite's `backend: openai` model entry. */
+export interface SuiteOpenAI {
+  endpoints: string[];
+  model: string;
+  apiKeyEnv?: string;
+  chatMode: 'server' | 'rendered';
+  tokenizer?: string;
+  concurrency: number;
+  timeoutS?: number;
+  maxRetries?: number;
+  maxStops?: number;
+  contextLength?: number;
 }
 
 /** The suite's `retrieval.dense` block, paths resolved. */
@@ -257,14 +275,27 @@ export async function loadSuite(file: string): Promise<Suite> {
   const models: SuiteModel[] = Object.entries(config.models).map(([name, m]: [string, ModelEntry]) => ({
     name,
     backend: m.backend,
-    source: m.path !== undefined ? resolve(m.path) : m.hf_id!,
+    source: m.backend === 'openai' ? `openai:${m.model}` : m.path !== undefined ? resolve(m.path) : m.hf_id!,
     formats: [...new Set(m.formats)],
     dtype: m.dtype,
     device: m.device,
-    batchSize: m.batch_size,
+    batchSize: m.backend === 'openai' ? openaiBatchSize(m) : m.batch_size,
     allowRemote: m.allow_remote,
     cacheDir: m.cache_dir !== undefined ? resolve(m.cache_dir) : undefined,
+    ...(m.backend === 'openai' ? { openai: openaiOf(name, m, resolve, fail) } : {}),
+    ...(m.backend === 'gguf' ? { gguf: ggufOf(name, m, fail) } : {}),
   }));
+  for (const [name, m] of Object.entries(config.models)) {
+    if (m.backend === 'gguf') continue;
+    const stray = GGUF_FIELDS.find((f) => m[f] !== undefined);
+    if (stray) fail(['models', name, stray], 'is for `backend: gguf` only');
+    if (m.device === 'vulkan') fail(['models', name, 'device'], '`vulkan` is for `backend: gguf`; the transformers backend takes cpu, cuda or webgpu');
+  }
+  for (const [name, m] of Object.entries(config.models)) {
+    if (m.backend === 'openai') continue;
+    const stray = OPENAI_FIELDS.find((f) => m[f] !== undefined);
+    if (stray) fail(['models', name, stray], 'is for `backend: openai` only');
+  }
   const modelNames = models.map((m) => m.name);
   config.pairs.forEach((pair, i) => {
     for (const role of ['base', 'instruct'] as const) {
@@ -389,4 +420,51 @@ function denseOf(d: SuiteFile['retrieval']['dense'], resolve: (p: string) => str
     allowRemote: d.allow_remote,
     cacheDir: d.cache_dir !== undefined ? resolve(d.cache_dir) : undefined,
   };
+}
+
+const OPENAI_FIELDS = ['endpoints', 'model', 'api_key_env', 'chat_mode', 'tokenizer', 'concurrency', 'timeout_s', 'max_retries', 'max_stops', 'context_length'] as const;
+const DEFAULT_CONCURRENCY = 8;
+
+/** Samples handed to an HTTP backend at a time: at least two per request slot, so every replica stays busy. */
+function openaiBatchSize(m: ModelEntry): number {
+  const slots = (m.concurrency ?? DEFAULT_CONCURRENCY) * (m.endpoints?.length ?? 1);
+  return Math.max(m.batch_size, 2 * slots);
+}
+
+function openaiOf(name: string, m: ModelEntry, resolve: (p: string) => string, fail: (fieldPath: PathPart[], message: string) => never): SuiteOpenAI {
+  const chatMode = m.chat_mode ?? 'server';
+  if (chatMode === 'rendered' && m.tokenizer === undefined) {
+    fail(['models', name, 'chat_mode'], '`rendered` needs `tokenizer: <folder>` (a local tokenizer with a chat_template) to render the template');
+  }
+  if (m.dtype !== 'fp32' || m.device !== 'cpu' || m.allow_remote || m.cache_dir !== undefined) {
+    const field = m.dtype !== 'fp32' ? 'dtype' : m.device !== 'cpu' ? 'device' : m.allow_remote ? 'allow_remote' : 'cache_dir';
+    fail(['models', name, field], 'is for in-process backends; with `backend: openai` the server decides it');
+  }
+  return {
+    endpoints: [...new Set(m.endpoints!)],
+    model: m.model!,
+    apiKeyEnv: m.api_key_env,
+    chatMode,
+    tokenizer: m.tokenizer !== undefined ? resolve(m.tokenizer) : undefined,
+    concurrency: m.concurrency ?? DEFAULT_CONCURRENCY,
+    timeoutS: m.timeout_s,
+    maxRetries: m.max_retries,
+    maxStops: m.max_stops,
+    contextLength: m.context_length,
+  };
+}
+
+const GGUF_FIELDS = ['gpu_layers', 'context_size', 'threads'] as const;
+
+function ggufOf(name: string, m: ModelEntry, fail: (fieldPath: PathPart[], message: string) => never): NonNullable<SuiteModel['gguf']> {
+  if (m.path === undefined) fail(['models', name], '`backend: gguf` needs `path: <file.gguf>` (a local GGUF file; no `hf_id`)');
+  if (m.device === 'webgpu') fail(['models', name, 'device'], '`backend: gguf` takes cpu, cuda or vulkan');
+  if (m.dtype !== 'fp32' || m.allow_remote || m.cache_dir !== undefined) {
+    const field = m.dtype !== 'fp32' ? 'dtype' : m.allow_remote ? 'allow_remote' : 'cache_dir';
+    fail(['models', name, field], 'is not used by `backend: gguf` (the GGUF file fixes the weights\' types and is always local)');
+  }
+  if (m.device === 'cpu' && m.gpu_layers !== undefined && m.gpu_layers > 0) {
+    fail(['models', name, 'gpu_layers'], 'needs `device: cuda` or `device: vulkan`');
+  }
+  return { gpuLayers: m.gpu_layers, contextSize: m.context_size, threads: m.threads };
 }

@@ -1,0 +1,322 @@
+// HTTP plumbing of the OpenAI-compatible backend: a pool of endpoints (replicas of one model) with a
+// per-endpoint concurrency limit, least-outstanding-requests balancing, FIFO backpressure, and
+// retries with exponential backoff and full jitter on 429, 5xx, timeouts and connection errors.
+//
+// Hand-written rather than p-limit: p-limit bounds one queue, while this needs one limit per
+// endpoint, a choice of endpoint at dispatch time (the least busy one, not a fixed assignment),
+// and slots released during a retry's backoff so that a failing request never holds capacity. It
+// is about a hundred lines and adds no dependency.
+//
+// Secrets: the API key is sent in the Authorization header only. Every message this module builds
+// goes through `redact`, which removes the key and any credentials or query string of a URL, so a
+// server that echoes the header in its error body cannot leak it into a log or a report.
+
+import { RuntimeFailure } from '../errors.js';
+
+export interface PoolOptions {
+  /** Base URLs, already normalised (no trailing slash, no trailing /v1). */
+  endpoints: string[];
+  /** Requests in flight per endpoint. */
+  concurrency: number;
+  apiKey?: string;
+  /** Named in a 401/403 message (the name only, never the value). */
+  apiKeyEnv?: string;
+  timeoutMs: number;
+  /** Retries after the first attempt. */
+  maxRetries: number;
+  /** First backoff step (doubled per retry, capped at maxDelayMs, full jitter). */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Label of the model in messages. */
+  label: string;
+}
+
+interface Slot {
+  url: string;
+  inFlight: number;
+  /** Requests ever dispatched here: breaks ties between equally busy endpoints. */
+  dispatched: number;
+}
+
+interface Waiter {
+  avoid: number | undefined;
+  resolve: (index: number) => void;
+  reject: (error: unknown) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+type Attempt =
+  | { ok: true; json: unknown }
+  | { ok: false; retryable: boolean; status?: number; reason: string; retryAfterMs?: number };
+
+export class HttpFailure extends RuntimeFailure {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** `http://host:8000/v1/` → `http://host:8000`: paths are added per call. */
+export function normaliseEndpoint(url: string): string {
+  return url.replace(/\/+$/, '').replace(/\/v1$/, '');
+}
+
+/** An endpoint as it may appear in messages and manifests: no credentials, no query string. */
+export function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+export class EndpointPool {
+  private readonly slots: Slot[];
+  private readonly waiters: Waiter[] = [];
+  /** Highest number of requests in flight at once, per endpoint (for tests and benchmarks). */
+  readonly peakInFlight: number[];
+
+  constructor(private readonly options: PoolOptions) {
+    if (options.endpoints.length === 0) throw new Error('no endpoints');
+    this.slots = options.endpoints.map((url) => ({ url, inFlight: 0, dispatched: 0 }));
+    this.peakInFlight = this.slots.map(() => 0);
+  }
+
+  get endpoints(): string[] {
+    return this.slots.map((s) => s.url);
+  }
+
+  /** Removes the API key and URL credentials from any text bound for a message. */
+  redact(text: string): string {
+    let out = text;
+    const key = this.options.apiKey;
+    if (key && key.length > 0) out = out.split(key).join('[redacted]');
+    return out.replace(/(https?:\/\/)[^/@\s]+@/g, '$1');
+  }
+
+  /** POST JSON to `path` on the least busy endpoint, with retries; resolves to the parsed body. */
+  post(path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
+    return this.call('POST', path, body, signal);
+  }
+
+  /** GET `path` on one given endpoint (no balancing), with retries. */
+  async getFrom(index: number, path: string, signal?: AbortSignal): Promise<unknown> {
+    return this.call('GET', path, undefined, signal, index);
+  }
+
+  /** POST to one given endpoint; an HTTP error status resolves to null instead of failing (probing). */
+  async probe(index: number, path: string, body: unknown): Promise<unknown | null> {
+    const slot = this.slots[index]!;
+    const outcome = await this.attempt(slot, 'POST', path, body, undefined);
+    return outcome.ok ? outcome.json : null;
+  }
+
+  private async call(method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal | undefined, fixed?: number): Promise<unknown> {
+    const { maxRetries } = this.options;
+    let previous: number | undefined;
+    for (let attempt = 0; ; attempt++) {
+      const index = fixed ?? (await this.acquire(previous, signal));
+      const slot = this.slots[index]!;
+      if (fixed !== undefined) slot.inFlight += 1;
+      let outcome: Attempt;
+      try {
+        outcome = await this.attempt(slot, method, path, body, signal);
+      } finally {
+        this.release(index);
+      }
+      if (outcome.ok) return outcome.json;
+      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new RuntimeFailure('request cancelled');
+      const where = `${method} ${displayUrl(slot.url + path)}`;
+      if (!outcome.retryable || attempt >= maxRetries) {
+        const tries = attempt + 1;
+        const after = outcome.retryable ? ` after ${tries} attempt${tries === 1 ? '' : 's'}` : '';
+        throw new HttpFailure(this.redact(`model '${this.options.label}': ${where} failed: ${outcome.reason}${after}`), outcome.status);
+      }
+      previous = index;
+      await sleep(this.backoff(attempt, outcome.retryAfterMs), signal);
+    }
+  }
+
+  /** Exponential backoff with full jitter; a server's Retry-After is honoured up to maxDelayMs. */
+  private backoff(attempt: number, retryAfterMs: number | undefined): number {
+    const { baseDelayMs, maxDelayMs } = this.options;
+    const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** attempt);
+    const jittered = cap / 2 + Math.random() * (cap / 2);
+    return retryAfterMs !== undefined ? Math.min(maxDelayMs, Math.max(retryAfterMs, jittered)) : jittered;
+  }
+
+  private async attempt(slot: Slot, method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal | undefined): Promise<Attempt> {
+    // One controller per attempt, aborted by the timeout or by the caller; listeners are removed
+    // afterwards (AbortSignal.any would leave one per attempt on a long-lived caller signal).
+    const controller = new AbortController();
+    const timeout = { aborted: false };
+    const timer = setTimeout(() => {
+      timeout.aborted = true;
+      controller.abort(new Error('timeout'));
+    }, this.options.timeoutMs);
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await this.send(slot, method, path, body, signal, controller.signal, timeout);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async send(
+    slot: Slot,
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+    combined: AbortSignal,
+    timeout: { aborted: boolean },
+  ): Promise<Attempt> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
+    let response: Response;
+    try {
+      response = await fetch(slot.url + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: combined,
+      });
+    } catch (error) {
+      if (signal?.aborted) return { ok: false, retryable: false, reason: 'cancelled' };
+      if (timeout.aborted) return { ok: false, retryable: true, reason: `no response within ${this.options.timeoutMs / 1000} s (timeout_s)` };
+      return { ok: false, retryable: true, reason: `connection error (${connectionReason(error)})` };
+    }
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      if (timeout.aborted) return { ok: false, retryable: true, status: response.status, reason: `response not finished within ${this.options.timeoutMs / 1000} s (timeout_s)` };
+      return { ok: false, retryable: true, status: response.status, reason: `connection lost while reading the response (${connectionReason(error)})` };
+    }
+    if (!response.ok) {
+      const status = response.status;
+      const retryable = status === 408 || status === 429 || status >= 500;
+      const detail = serverMessage(text);
+      let reason = `HTTP ${status}${response.statusText ? ` ${response.statusText}` : ''}${detail ? `: ${detail}` : ''}`;
+      if (status === 401 || status === 403) {
+        reason += this.options.apiKeyEnv
+          ? ` (check the API key in the environment variable ${this.options.apiKeyEnv})`
+          : ' (the server wants an API key: set `api_key_env` in the model entry to the name of an environment variable that holds it)';
+      }
+      return { ok: false, retryable, status, reason, retryAfterMs: retryAfter(response.headers.get('retry-after')) };
+    }
+    try {
+      return { ok: true, json: JSON.parse(text) };
+    } catch {
+      return { ok: false, retryable: false, status: response.status, reason: `the response is not JSON (${JSON.stringify(text.slice(0, 80))})` };
+    }
+  }
+
+  /** Waits for a free slot; picks the endpoint with the fewest requests in flight. */
+  private acquire(avoid: number | undefined, signal: AbortSignal | undefined): Promise<number> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const index = this.pick(avoid);
+    if (index !== undefined) {
+      this.take(index);
+      return Promise.resolve(index);
+    }
+    return new Promise<number>((resolve, reject) => {
+      const waiter: Waiter = { avoid, resolve, reject, signal };
+      if (signal) {
+        waiter.onAbort = () => {
+          const i = this.waiters.indexOf(waiter);
+          if (i >= 0) this.waiters.splice(i, 1);
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.waiters.push(waiter);
+    });
+  }
+
+  private pick(avoid: number | undefined): number | undefined {
+    let best: number | undefined;
+    this.slots.forEach((slot, i) => {
+      if (slot.inFlight >= this.options.concurrency) return;
+      if (best === undefined) return void (best = i);
+      const b = this.slots[best]!;
+      // Fewest in flight; then not the endpoint that just failed; then the least used overall.
+      const score = (s: Slot, j: number) => [s.inFlight, j === avoid ? 1 : 0, s.dispatched];
+      const [x, y] = [score(slot, i), score(b, best)];
+      if (x[0]! < y[0]! || (x[0] === y[0] && (x[1]! < y[1]! || (x[1] === y[1] && x[2]! < y[2]!)))) best = i;
+    });
+    return best;
+  }
+
+  private take(index: number): void {
+    const slot = this.slots[index]!;
+    slot.inFlight += 1;
+    slot.dispatched += 1;
+    this.peakInFlight[index] = Math.max(this.peakInFlight[index]!, slot.inFlight);
+  }
+
+  private release(index: number): void {
+    this.slots[index]!.inFlight -= 1;
+    while (this.waiters.length > 0) {
+      const waiter = this.waiters[0]!;
+      const next = this.pick(waiter.avoid);
+      if (next === undefined) return;
+      this.waiters.shift();
+      if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
+      this.take(next);
+      waiter.resolve(next);
+    }
+  }
+}
+
+function connectionReason(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+  if (cause?.code) return cause.code;
+  if (cause?.message) return cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** OpenAI's `{error: {message}}`, vLLM's `{message}` / `{detail}`, or the first bytes of the body. */
+function serverMessage(text: string): string {
+  let message: unknown;
+  try {
+    const json = JSON.parse(text) as Record<string, unknown>;
+    const error = json.error;
+    message = typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : (error ?? json.message ?? json.detail);
+    if (typeof message !== 'string') message = JSON.stringify(message ?? json);
+  } catch {
+    message = text;
+  }
+  const oneLine = String(message).replace(/\s+/g, ' ').trim();
+  return oneLine.length > 300 ? `${oneLine.slice(0, 300)}…` : oneLine;
+}
+
+function retryAfter(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
