@@ -36,6 +36,11 @@ export interface GgufModelSpec {
   batchSize?: number;
   /** CPU threads per evaluation (default: node-llama-cpp's, the machine's math cores). */
   threads?: number;
+  /**
+   * KV cache precision: f16 (default, llama.cpp's) or f32 with flash attention off, which makes the
+   * attention arithmetic match an fp32 reference (twice the cache memory).
+   */
+  kvCache?: 'f16' | 'f32';
   /** Called as requests finish with the number finished so far in this call. */
   onBatch?: (done: number) => void;
 }
@@ -68,7 +73,14 @@ interface NlcModel {
   tokenize(text: string, specialTokens?: boolean): Token[];
   detokenize(tokens: readonly Token[], specialTokens?: boolean): string;
   isEogToken(token: Token | undefined): boolean;
-  createContext(options: { contextSize: number; sequences: number; threads?: number }): Promise<NlcContext>;
+  createContext(options: {
+    contextSize: number;
+    sequences: number;
+    threads?: number;
+    flashAttention?: boolean;
+    experimentalKvCacheKeyType?: string;
+    experimentalKvCacheValueType?: string;
+  }): Promise<NlcContext>;
   dispose(): Promise<void>;
 }
 interface NlcContext {
@@ -171,6 +183,7 @@ interface Settings {
   gpuLayers: number | undefined;
   batchSize: number;
   threads: number | undefined;
+  kvCache: 'f16' | 'f32';
 }
 
 function checkSpec(spec: GgufModelSpec): Settings {
@@ -192,7 +205,9 @@ function checkSpec(spec: GgufModelSpec): Settings {
   if (spec.threads !== undefined && (!Number.isInteger(spec.threads) || spec.threads < 1)) {
     throw new InputError(`model '${spec.name}': threads must be a positive integer, got ${spec.threads}`);
   }
-  return { device, gpuLayers: device === 'cpu' ? 0 : spec.gpuLayers, batchSize, threads: spec.threads };
+  const kvCache = spec.kvCache ?? 'f16';
+  if (kvCache !== 'f16' && kvCache !== 'f32') throw new InputError(`model '${spec.name}': kv_cache must be f16 or f32, got ${String(kvCache)}`);
+  return { device, gpuLayers: device === 'cpu' ? 0 : spec.gpuLayers, batchSize, threads: spec.threads, kvCache };
 }
 
 /** Checks that the file exists and starts with the GGUF magic, before llama.cpp sees it. */
@@ -385,6 +400,7 @@ class GgufEngine {
         contextSize: contextLength,
         sequences: settings.batchSize,
         ...(settings.threads !== undefined ? { threads: settings.threads } : {}),
+        ...(settings.kvCache === 'f32' ? { flashAttention: false, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32' } : {}),
       });
       const sequences = Array.from({ length: settings.batchSize }, () => context.getSequence());
       return new GgufEngine(model, context, sequences, contextLength, spec.onBatch);

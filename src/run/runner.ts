@@ -168,7 +168,8 @@ async function prepareData(suite: Suite, limit: number | undefined): Promise<Dat
     path: suite.data.path,
     corpus: suite.data.corpus,
     fewshot: suite.data.fewshot,
-    fewshotSize: suite.data.fewshot ? undefined : d.fewshot_size,
+    // Exemplars are drawn (and removed from the evaluated items) only when the grid shows some.
+    fewshotSize: suite.data.fewshot ? undefined : suite.points.some((p) => p.shots > 0) ? d.fewshot_size : 0,
     seed: suite.seed,
     split: d.split,
   });

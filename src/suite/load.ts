@@ -41,7 +41,7 @@ export interface SuiteModel {
   allowRemote: boolean;
   cacheDir?: string;
   /** `backend: gguf` settings (src/models/gguf.ts); `source` is the .gguf file. */
-  gguf?: { gpuLayers?: number; contextSize?: number; threads?: number };
+  gguf?: { gpuLayers?: number; contextSize?: number; threads?: number; kvCache?: 'f16' | 'f32' };
   /** `backend: openai` settings (src/models/openai.ts), paths resolved. */
   openai?: SuiteOpenAI;
 }
@@ -454,7 +454,7 @@ function openaiOf(name: string, m: ModelEntry, resolve: (p: string) => string, f
   };
 }
 
-const GGUF_FIELDS = ['gpu_layers', 'context_size', 'threads'] as const;
+const GGUF_FIELDS = ['gpu_layers', 'context_size', 'threads', 'kv_cache'] as const;
 
 function ggufOf(name: string, m: ModelEntry, fail: (fieldPath: PathPart[], message: string) => never): NonNullable<SuiteModel['gguf']> {
   if (m.path === undefined) fail(['models', name], '`backend: gguf` needs `path: <file.gguf>` (a local GGUF file; no `hf_id`)');
@@ -466,5 +466,5 @@ function ggufOf(name: string, m: ModelEntry, fail: (fieldPath: PathPart[], messa
   if (m.device === 'cpu' && m.gpu_layers !== undefined && m.gpu_layers > 0) {
     fail(['models', name, 'gpu_layers'], 'needs `device: cuda` or `device: vulkan`');
   }
-  return { gpuLayers: m.gpu_layers, contextSize: m.context_size, threads: m.threads };
+  return { gpuLayers: m.gpu_layers, contextSize: m.context_size, threads: m.threads, kvCache: m.kv_cache };
 }

@@ -29,6 +29,8 @@ const modelSchema = z
     context_size: z.number().int().min(16).optional(),
     /** CPU threads (default: all math cores). */
     threads: z.number().int().min(1).max(1024).optional(),
+    /** KV cache precision: f16 (llama.cpp's default) or f32 (matches an fp32 reference; twice the memory). */
+    kv_cache: z.enum(['f16', 'f32']).optional(),
     // `backend: openai` (an OpenAI-compatible server; see src/models/openai.ts and docs/scale-out.md)
     /** Base URLs of the server's replicas (`http://host:8000` or `http://host:8000/v1`). */
     endpoints: oneOrMany(z.string().url()).optional(),

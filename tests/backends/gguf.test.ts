@@ -70,7 +70,10 @@ describe('gguf backend on the organism pair', { skip }, () => {
   before(async () => {
     // threads: 1 keeps llama.cpp from spin-waiting on cores the other test files are using.
     for (const role of ['base', 'instruct'] as const) {
-      loaded[`${role}-gguf`] = await openGgufModel({ name: `${role}-gguf`, source: PAIR[role].gguf, batchSize: 4, threads: 1 });
+      // kv_cache f32: the attention arithmetic of an fp32 reference; llama.cpp's default f16 cache is
+      // measured separately below.
+      loaded[`${role}-gguf`] = await openGgufModel({ name: `${role}-gguf`, source: PAIR[role].gguf, batchSize: 4, threads: 1, kvCache: 'f32' });
+      loaded[`${role}-gguf16`] = await openGgufModel({ name: `${role}-gguf16`, source: PAIR[role].gguf, batchSize: 4, threads: 1 });
       loaded[`${role}-onnx`] = await openTransformersModel({ name: `${role}-onnx`, source: PAIR[role].onnx, batchSize: 8 });
     }
     const inputs = ragInputs(8);
@@ -108,7 +111,13 @@ describe('gguf backend on the organism pair', { skip }, () => {
     }
   });
 
-  test('greedy generation agrees with the ONNX backend on the same weights', async () => {
+  /**
+   * Greedy generations of both backends on the base raw, instruct raw and instruct chat prompts.
+   * `eogPolicy`: llama.cpp ends generation at every end-of-generation token of the vocabulary
+   * (both <|endoftext|> and <|im_end|> here), the transformers backend only at the EOS the model
+   * declares: a GGUF row that ended there while the ONNX row wrote that token and went on.
+   */
+  async function compare(suffix: string): Promise<{ same: number; eogPolicy: number; total: number; report: string[] }> {
     const cases: [string, GenerationRequest[]][] = [
       ['base', rawRequests],
       ['instruct', rawRequests],
@@ -116,24 +125,42 @@ describe('gguf backend on the organism pair', { skip }, () => {
     ];
     const report: string[] = [];
     let same = 0;
+    let eogPolicy = 0;
     let total = 0;
     for (const [role, requests] of cases) {
-      const gguf = await loaded[`${role}-gguf`]!.generator.generate(requests);
+      const gguf = await loaded[`${role}-${suffix}`]!.generator.generate(requests);
       const onnx = await loaded[`${role}-onnx`]!.generator.generate(requests);
       gguf.forEach((g, i) => {
         const o = onnx[i]!;
         total += 1;
         assert.equal(g.promptTokens, o.promptTokens);
         if (g.text === o.text && g.finishReason === o.finishReason && g.completionTokens === o.completionTokens) same += 1;
+        else if (g.finishReason === 'eos' && ['<|endoftext|>', '<|im_end|>'].some((t) => o.text.startsWith(g.text + t))) eogPolicy += 1;
         else report.push(`${role} #${i}: first divergence at char ${firstDivergence(g.text, o.text)}: gguf ${JSON.stringify(g.text)} (${g.finishReason}) vs onnx ${JSON.stringify(o.text)} (${o.finishReason})`);
       });
     }
-    console.log(`# gguf vs onnx: ${same}/${total} generations identical${report.length ? `\n# ${report.join('\n# ')}` : ''}`);
-    assert.equal(same, total, report.join('\n'));
+    console.log(
+      `# gguf (${suffix === 'gguf' ? 'kv_cache f32' : 'kv_cache f16'}) vs onnx: ${same}/${total} generations identical, ${eogPolicy} ended at an EOG token the ONNX export does not declare` +
+        (report.length ? `\n# ${report.join('\n# ')}` : ''),
+    );
+    return { same, eogPolicy, total, report };
+  }
+
+  test('greedy generation agrees with the ONNX backend on the same weights (kv_cache f32)', async () => {
+    const { same, eogPolicy, total, report } = await compare('gguf');
+    assert.equal(same + eogPolicy, total, report.join('\n'));
+  });
+
+  test('with the default f16 KV cache, most generations still agree (near-ties may flip)', async () => {
+    // llama.cpp rounds keys and values to fp16 (about 3 significant digits): a greedy step whose
+    // top two logits are closer than that rounding can pick the other token, and the row diverges
+    // from there. Measured, and held to a floor.
+    const { same, eogPolicy, total } = await compare('gguf16');
+    assert.ok(same + eogPolicy >= Math.ceil(total * 0.75), `${same + eogPolicy}/${total}`);
   });
 
   test('greedy output is deterministic and independent of the batch it runs in', async () => {
-    const model = loaded['instruct-gguf']!;
+    const model = loaded['instruct-gguf16']!;
     const first = await model.generator.generate(chatRequests);
     const again = await model.generator.generate(chatRequests);
     const alone: GenerationResult[] = [];

@@ -29,10 +29,10 @@ for (const kind of ['dense', 'hybrid'] as const) {
     assert.equal(summary.retrieval.indexLoadedFromCache, false);
     assert.deepEqual(summary.retrieval.answerRecallAtK.map((x) => x.k), [1, 2]);
     const gold = summary.retrieval.goldMetrics!;
-    assert.equal(gold.n, 3, 'items with gold_doc_ids (the few-shot item drawn out of 5, one without gold)');
+    assert.equal(gold.n, 4, 'items with gold_doc_ids (5 items, one without gold; no shots, so no few-shot item is drawn out)');
     for (const v of [gold.ndcgAt10, gold.mrrAt10, ...gold.recallAtK.map((x) => x.recall)]) assert.ok(v >= 0 && v <= 1);
     const samples = readFileSync(path.join(out, 'samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SampleRecord);
-    assert.equal(samples.length, 4 * 2 * 2);
+    assert.equal(samples.length, 5 * 2 * 2);
     for (const s of samples) assert.equal(s.docIds.length, s.k);
 
     const again = path.join(tmp, `${kind}-2`);
