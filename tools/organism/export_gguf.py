@@ -3,6 +3,8 @@
 
   export_gguf.py --ckpt build/organism/base.pt --tokenizer build/organism/tokenizer.json \
                  --out models/gguf/quennland-base.gguf [--instruct] [--name quennland-base]
+  export_gguf.py --pair build/organism/base.pt build/organism/instruct.pt \
+                 --tokenizer build/organism/tokenizer.json --out-dir models/gguf   # both + README.md
 
 Needs only numpy and torch (to read the checkpoint): the GGUF writer is below, no `gguf` package.
 The file holds the same function as export.py's ONNX graph:
@@ -216,14 +218,53 @@ def sha256(path):
     return h.hexdigest()
 
 
+README = """# The organism pair as GGUF
+
+`quennland-base.gguf` and `quennland-instruct.gguf` hold the same weights as `models/quennland-base`
+and `models/quennland-instruct` (the ONNX exports), for ragtax's `backend: gguf` (llama.cpp through
+node-llama-cpp) and for any llama.cpp tool. Written by `tools/organism/export_gguf.py`: architecture
+`llama`, F32 tensors, Q/K rows permuted from Hugging Face's rotate-half RoPE to llama.cpp's layout,
+tied output embedding, byte-level BPE tokenizer (`gpt2` / pre-tokenizer `gpt-2`), eos
+`<|endoftext|>` (base) or `<|im_end|>` with the ChatML chat template (instruct).
+`tests/backends/gguf.test.ts` checks them against the ONNX exports token for token.
+
+Rebuild (repository root, after `tools/organism/rebuild.sh` has trained the checkpoints):
+
+```sh
+/usr/bin/python3 tools/organism/export_gguf.py --pair {base_ckpt} {instruct_ckpt} \\
+    --tokenizer {tokenizer} --out-dir models/gguf
+```
+
+| file | bytes | sha256 |
+|---|---:|---|
+{rows}
+"""
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--ckpt", required=True, help="torch checkpoint written by train.py (config + state_dict)")
+    ap.add_argument("--ckpt", help="torch checkpoint written by train.py (config + state_dict)")
     ap.add_argument("--tokenizer", required=True, help="the organism's tokenizer.json")
-    ap.add_argument("--out", required=True, help="output .gguf file")
+    ap.add_argument("--out", help="output .gguf file")
     ap.add_argument("--instruct", action="store_true", help="eos <|im_end|> and the ChatML chat template")
     ap.add_argument("--name", default=None)
+    ap.add_argument("--pair", nargs=2, metavar=("BASE_CKPT", "INSTRUCT_CKPT"),
+                    help="write quennland-base.gguf, quennland-instruct.gguf and README.md (sha256) to --out-dir")
+    ap.add_argument("--out-dir", default="models/gguf")
     a = ap.parse_args()
+    if a.pair:
+        os.makedirs(a.out_dir, exist_ok=True)
+        rows = []
+        for ckpt, role in zip(a.pair, ("base", "instruct")):
+            out = os.path.join(a.out_dir, f"quennland-{role}.gguf")
+            build(ckpt, a.tokenizer, role == "instruct", f"quennland-{role}").write(out)
+            rows.append(f"| `{os.path.basename(out)}` | {os.path.getsize(out)} | `{sha256(out)}` |")
+            print(f"[export_gguf] wrote {out} ({os.path.getsize(out) / 1e6:.2f} MB)")
+        with open(os.path.join(a.out_dir, "README.md"), "w", encoding="utf-8") as f:
+            f.write(README.format(base_ckpt=a.pair[0], instruct_ckpt=a.pair[1], tokenizer=a.tokenizer, rows="\n".join(rows)))
+        return
+    if not a.ckpt or not a.out:
+        ap.error("give --ckpt and --out (one model) or --pair BASE INSTRUCT (the organism pair)")
     name = a.name or os.path.splitext(os.path.basename(a.out))[0]
     w = build(a.ckpt, a.tokenizer, a.instruct, name)
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
