@@ -159,6 +159,7 @@ def main():
     ap.add_argument("--pretrain-mix", type=float, default=0.15, help="instruct: fraction of steps on pretraining text")
     ap.add_argument("--holdout", type=float, default=0.05, help="instruct: held-out fraction of sft.jsonl")
     ap.add_argument("--log-every", type=int, default=20)
+    ap.add_argument("--epoch-offset", type=int, default=0, help="data-order epochs already used (continued pretraining)")
     ap.add_argument("--save-every", type=int, default=0, help="also save OUT.stepN.pt every N steps")
     a = ap.parse_args()
 
@@ -173,7 +174,10 @@ def main():
     pre_tokens = sum(len(d) for d in docs)
     log(f"[data] pretrain: {len(docs)} docs, {pre_tokens} tokens (vocab {tok.vocab_size})")
 
-    if a.stage == "base":
+    if a.stage == "base" and a.init:  # continued pretraining (a second phase with its own schedule)
+        model, extra_in = load_checkpoint(a.init)
+        cfg = model.cfg
+    elif a.stage == "base":
         cfg = dict(DEFAULT_CONFIG, vocab_size=tok.vocab_size, hidden_size=a.hidden, intermediate_size=a.ff,
                    num_hidden_layers=a.layers, num_attention_heads=a.heads, num_key_value_heads=a.kv_heads,
                    max_position_embeddings=a.ctx)
@@ -221,7 +225,7 @@ def main():
     B_pre = max(1, a.batch_tokens // a.seq)
 
     def pre_iter():
-        ep = 0
+        ep = a.epoch_offset
         while True:
             ids, m = pack_documents(docs, a.seq, random.Random(a.seed * 1000 + ep))
             perm = np.random.RandomState(a.seed * 1000 + ep).permutation(len(ids))
@@ -300,7 +304,7 @@ def main():
                 cnt += n
             final_sft = tot / max(cnt, 1)
     log(f"[final] pretraining loss (sample) {final_pre:.4f}" + (f", held-out SFT completion loss {final_sft:.4f}" if final_sft is not None else ""))
-    extra = dict(extra_in) if a.stage == "instruct" else {}
+    extra = dict(extra_in) if (a.stage == "instruct" or a.init) else {}
     st = {
         "data": {"pretrain_docs": len(docs), "pretrain_tokens": pre_tokens},
         "seed": a.seed,
@@ -319,7 +323,10 @@ def main():
         st["data"].update({"sft_train_examples": len(sft_train), "sft_heldout_examples": len(read_jsonl(os.path.join(os.path.dirname(a.out) or '.', 'sft_holdout.jsonl'))),
                            "sft_train_tokens": sft_tokens, "pretrain_mix": a.pretrain_mix})
         st["final_heldout_sft_loss"] = round(final_sft, 4) if final_sft is not None else None
-    extra[a.stage] = st
+    key = a.stage
+    while key in extra:  # continued pretraining: base, base_2, ...
+        key = f"{a.stage}_{len([k for k in extra if k.startswith(a.stage)]) + 1}"
+    extra[key] = st
     extra["n_params"] = n_params
     save_checkpoint(a.out, model, extra)
     log(f"[done] saved {a.out} ({(time.time() - t_start) / 60:.1f} min total)")
