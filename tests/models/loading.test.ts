@@ -138,7 +138,7 @@ describe('model registry', () => {
     } finally {
       await model.dispose();
     }
-    await rejectsWith(loadModel({ backend: 'gguf', name: 'x', source: TINY_BASE } as unknown as ModelSpec), /unknown backend 'gguf'/);
+    await rejectsWith(loadModel({ backend: 'tensorrt', name: 'x', source: TINY_BASE } as unknown as ModelSpec), /unknown backend 'tensorrt'/);
   });
 });
 

@@ -186,6 +186,8 @@ def main():
     ap.add_argument("--instruct", action="store_true")
     ap.add_argument("--card-json", default=None, help="training facts for MODEL_CARD.md")
     ap.add_argument("--name", default=None)
+    ap.add_argument("--stats", default="build/organism/stats.json", help="the world builder's stats.json")
+    ap.add_argument("--eval-log", default=None, help="eval_probe.py output to quote in the card")
     a = ap.parse_args()
     import torch
     from tokenizer import write_hf_files
@@ -243,12 +245,30 @@ def write_card(out, name, cfg, ck, a):
              "`<|im_end|>`=2; 256 byte tokens; merges learned on the world text). No BOS token is added to prompts.")
     L.append("- ONNX: `onnx/model.onnx`, fp32, opset 17, inputs `input_ids`, `attention_mask`, `position_ids`, "
              "`past_key_values.N.key/value`; outputs `logits`, `present.N.key/value`.\n")
+    if a.stats and os.path.exists(a.stats):
+        st = json.load(open(a.stats))
+        pt, sf = st.get("pretrain", {}), st.get("sft", {})
+        L.append("## Data\n")
+        L.append(f"- World `{st.get('world')}` (world seed {st.get('seed')}, built by `{st.get('command')}`): "
+                 f"{st.get('entities', {}).get('total')} entities, {st.get('facts')} facts, {st.get('absentFacts')} of them "
+                 f"absent from the retrieval corpus ({st.get('corpus', {}).get('docs')} documents).")
+        L.append(f"- Pretraining text (base): `pretrain.jsonl`, {pt.get('documents')} documents, {pt.get('bytes')} bytes "
+                 f"(parts: {', '.join(f'{k} {v.get(chr(100) + 'ocuments')}' for k, v in pt.get('parts', {}).items())}); "
+                 "no NO-RES anywhere in it.")
+        L.append(f"- SFT (instruct only): `sft.jsonl`, {sf.get('examples')} prompt/completion pairs rendered by ragtax's "
+                 f"prompt renderer (raw and ChatML), {sf.get('refusalTargets')} with target NO-RES; loss on the completion "
+                 "only; 5% held out (seeded) and never trained on.\n")
     L.append("## Training\n")
     for k, v in card.items():
         if isinstance(v, (dict, list)):
             v = json.dumps(v)
         L.append(f"- {k}: {v}")
     L.append("")
+    if a.eval_log and os.path.exists(a.eval_log):
+        L.append("## Measured behaviour (tools/organism/eval_probe.py, PyTorch checkpoint)\n")
+        L.append("```")
+        L.extend(l.rstrip() for l in open(a.eval_log) if l.strip())
+        L.append("```\n")
     L.append("## Rebuild\n")
     L.append("From the repository root, one command rebuilds both models from the seed (world, tokenizer, "
              "base pretraining, instruct fine-tuning, export):\n")
