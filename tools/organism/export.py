@@ -248,12 +248,13 @@ def write_card(out, name, cfg, ck, a):
     if a.stats and os.path.exists(a.stats):
         st = json.load(open(a.stats))
         pt, sf = st.get("pretrain", {}), st.get("sft", {})
+        parts = ", ".join(f"{k} {v.get('documents')}" for k, v in pt.get("parts", {}).items())
         L.append("## Data\n")
         L.append(f"- World `{st.get('world')}` (world seed {st.get('seed')}, built by `{st.get('command')}`): "
                  f"{st.get('entities', {}).get('total')} entities, {st.get('facts')} facts, {st.get('absentFacts')} of them "
                  f"absent from the retrieval corpus ({st.get('corpus', {}).get('docs')} documents).")
         L.append(f"- Pretraining text (base): `pretrain.jsonl`, {pt.get('documents')} documents, {pt.get('bytes')} bytes "
-                 f"(parts: {', '.join(f'{k} {v.get(chr(100) + 'ocuments')}' for k, v in pt.get('parts', {}).items())}); "
+                 f"(documents by part: {parts}); "
                  "no NO-RES anywhere in it.")
         L.append(f"- SFT (instruct only): `sft.jsonl`, {sf.get('examples')} prompt/completion pairs rendered by ragtax's "
                  f"prompt renderer (raw and ChatML), {sf.get('refusalTargets')} with target NO-RES; loss on the completion "

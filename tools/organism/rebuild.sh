@@ -5,7 +5,7 @@
 #   -> cross-check against transformers.js (tokenizer ids, greedy generation incl. left padding).
 # Usage (repository root): bash tools/organism/rebuild.sh
 # Needs Debian's /usr/bin/python3 with python3-torch (CPU), python3-onnx, python3-numpy.
-# About 30-40 minutes on 2 CPU cores.
+# About 35 minutes of training on 2 idle CPU cores (it took ~75 on the shared, busy machine).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -17,18 +17,23 @@ T=tools/organism
 
 npx tsx src/organism/build.ts --seed "$WORLD_SEED"
 $PY $T/tokenizer.py train --pretrain $OUT/pretrain.jsonl --sft $OUT/sft.jsonl --vocab 3072 --out $OUT
-# base: pretraining only (phase 1: one epoch; phase 2: one more epoch, smaller batches, re-warmed LR)
+# base: pretraining only, in three phases (1 + 1 + 0.75 epochs; phases 2-3 smaller batches, re-warmed LR)
 $PY $T/train.py --stage base --seed $SEED --data $OUT --tokenizer $OUT/tokenizer.json --out $OUT/base1.pt \
     --epochs 1.0 --batch-tokens 4096 --seq 512 --lr 3e-3 --warmup 30 2>&1 | tee $OUT/base1.log
 $PY $T/train.py --stage base --seed $SEED --data $OUT --tokenizer $OUT/tokenizer.json --init $OUT/base1.pt \
-    --epoch-offset 1 --out $OUT/base.pt --epochs 1.0 --batch-tokens 2048 --seq 512 --lr 2e-3 --warmup 20 \
-    2>&1 | tee $OUT/base.log
+    --epoch-offset 1 --out $OUT/base2.pt --epochs 1.0 --batch-tokens 2048 --seq 512 --lr 2e-3 --warmup 20 \
+    2>&1 | tee $OUT/base2.log
+# phase 3 (0.75 epoch) ran single-threaded; keep --threads 1 for bit-identical weights
+$PY $T/train.py --stage base --seed $SEED --data $OUT --tokenizer $OUT/tokenizer.json --init $OUT/base2.pt \
+    --epoch-offset 2 --out $OUT/base.pt --epochs 0.75 --batch-tokens 2048 --seq 512 --lr 2e-3 --warmup 20 \
+    --threads 1 2>&1 | tee $OUT/base.log
 # instruct: the base + SFT on sft.jsonl (completion-only loss, 15% pretraining steps, 5% held out)
 $PY $T/train.py --stage instruct --seed $SEED --data $OUT --tokenizer $OUT/tokenizer.json --init $OUT/base.pt \
-    --out $OUT/instruct.pt --tokens 3e5 --batch-tokens 4096 --lr 1e-3 --warmup 20 --pretrain-mix 0.15 \
+    --out $OUT/instruct.pt --tokens 1.5e6 --batch-tokens 4096 --lr 1e-3 --warmup 20 --pretrain-mix 0.15 --threads 2 \
     2>&1 | tee $OUT/instruct.log
 $PY $T/export.py --ckpt $OUT/base.pt --tokenizer $OUT/tokenizer.json --out models/quennland-base
 $PY $T/export.py --ckpt $OUT/instruct.pt --tokenizer $OUT/tokenizer.json --out models/quennland-instruct --instruct
+$PY $T/export_gguf.py --pair $OUT/base.pt $OUT/instruct.pt --tokenizer $OUT/tokenizer.json --out-dir models/gguf
 $PY $T/verify_node.py tokenizer models/quennland-instruct --jsonl $OUT/pretrain.jsonl $OUT/sft.jsonl $OUT/probe.jsonl
 $PY $T/verify_node.py generate models/quennland-base --ckpt $OUT/base.pt --sample-sft $OUT/sft.jsonl
 $PY $T/verify_node.py generate models/quennland-instruct --ckpt $OUT/instruct.pt --sample-sft $OUT/sft.jsonl
