@@ -7,7 +7,7 @@ import { summarize } from '../aggregate/summarize.js';
 import { loadDataset, sampleItems } from '../data/load.js';
 import { InputError } from '../errors.js';
 import { CachingGenerator, modelCacheKey } from '../cache/caching-generator.js';
-import { defaultGenerationCachePath, GenerationCache } from '../cache/generation-cache.js';
+import { defaultGenerationCachePath, GenerationCache, generationKey, type CachedGeneration } from '../cache/generation-cache.js';
 import { modelFingerprint, openModel, type ModelSpec } from '../models/registry.js';
 import type { GgufDevice } from '../models/gguf.js';
 import { makeExemplar } from '../prompts/exemplars.js';
@@ -370,9 +370,8 @@ async function runModel(
       return results;
     },
   };
-  const generator: Generator = cache
-    ? new CachingGenerator(direct, cache, modelKeyOf(model, loaded.fingerprint), (m) => progress.log(`warning: ${m}`))
-    : direct;
+  const cacheModelKey = modelKeyOf(model, loaded.fingerprint);
+  const generator: Generator = cache ? new CachingGenerator(direct, cache, cacheModelKey, (m) => progress.log(`warning: ${m}`)) : direct;
   try {
     const plan = planModel(suite, model, loaded, dataset, contexts, exemplarDocs);
     for (const [key, allPlanned] of plan) {
@@ -384,10 +383,17 @@ async function runModel(
       // Prompts that cannot fit are recorded, never generated, and excluded from both sides later.
       const fits: PlannedSample[] = [];
       const overflowRecords: SampleRecord[] = [];
+      // A cached generation was made before, so its prompt fitted: only misses need counting
+      // (tokenising every prompt would dominate a warm re-run).
+      const keys = cache ? planned.map((p) => generationKey(cacheModelKey, p.request)) : [];
+      const hits: Map<string, CachedGeneration> = cache ? cache.getMany(keys) : new Map();
+      const misses = planned.filter((_, i) => !hits.has(keys[i]!));
       // An HTTP backend may count on its server, and may not know a count (null: not checked).
-      const counts = loaded.countRequestTokens
-        ? await loaded.countRequestTokens(planned.map((p) => p.request))
-        : planned.map((p) => loaded.countTokens(p.request.prompt));
+      const missCounts = loaded.countRequestTokens
+        ? await loaded.countRequestTokens(misses.map((p) => p.request))
+        : misses.map((p) => loaded.countTokens(p.request.prompt));
+      const countOf = new Map(misses.map((p, i) => [p, missCounts[i] ?? null]));
+      const counts = planned.map((p, i) => (countOf.has(p) ? countOf.get(p)! : hits.get(keys[i]!)!.promptTokens));
       for (const [i, p] of planned.entries()) {
         const promptTokens = counts[i] ?? 0;
         if (counts[i] !== null && promptTokens + p.request.decoding.maxNewTokens > loaded.contextLength) {
