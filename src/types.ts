@@ -239,17 +239,10 @@ export interface PairTable {
   neither: number;
 }
 
-export interface PairRecord {
+/** Base vs instruct at one grid point; `format` is the instruct model's (the base is always `raw`). */
+export interface PairRecord extends Omit<Cell, 'model'> {
   base: string;
   instruct: string;
-  /** The instruct model's format (the base is always `raw`). */
-  format: PromptFormat;
-  instruction: string;
-  context: ContextMode;
-  k: number;
-  shots: number;
-  cot: boolean;
-  variant?: string;
   n: number;
   baseAccuracy: number;
   instructAccuracy: number;

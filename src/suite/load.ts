@@ -9,18 +9,11 @@ import type { ZodIssue } from 'zod';
 import { InputError, at } from '../errors.js';
 import { customInstruction, PRESETS, RGB_REFUSAL_MARKER, withRgbRefusal, type InstructionPreset } from '../prompts/presets.js';
 import type { ScoringRule } from '../scoring/first-line.js';
-import type { ContextMode, DecodingParams, PromptFormat } from '../types.js';
+import type { Cell, DecodingParams, PromptFormat } from '../types.js';
 import { suiteSchema, type ModelEntry, type SuiteFile, type SweepConfig } from './schema.js';
 
-export interface GridPoint {
-  instruction: string;
-  context: ContextMode;
-  k: number;
-  shots: number;
-  cot: boolean;
-  /** Sensitivity-sweep variant label (see `Suite.variants`); absent for the suite's own settings. */
-  variant?: string;
-}
+/** A cell without its model and format: one configuration of the grid, shared by every model. */
+export type GridPoint = Omit<Cell, 'model' | 'format'>;
 
 /** What a sweep variant changes relative to the suite's own settings. */
 export interface VariantSettings {
