@@ -22,12 +22,13 @@ The file holds the same function as export.py's ONNX graph:
     BOS added; eos `<|endoftext|>` (base) or `<|im_end|>` (instruct, which also gets the ChatML
     `tokenizer.chat_template`).
 """
-import argparse, hashlib, json, os, struct, sys
+import argparse, json, os, struct, sys
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+from export import sha256  # noqa: E402  (one hashing helper for both exporters)
 
 GGUF_MAGIC = b"GGUF"
 GGUF_VERSION = 3
@@ -208,14 +209,6 @@ def build(ckpt, tokenizer_json, instruct, name):
         w.tensor(b + "ffn_down.weight", W(p + "mlp.down_proj.weight"))
     w.tensor("output_norm.weight", W("norm.weight"))
     return w
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for blk in iter(lambda: f.read(1 << 20), b""):
-            h.update(blk)
-    return h.hexdigest()
 
 
 README = """# The organism pair as GGUF
