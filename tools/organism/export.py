@@ -60,8 +60,11 @@ def build_onnx(cfg, sd):
 
     ins = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
            helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch_size", "total_sequence_length"]),
-           helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch_size", "sequence_length"])]
-    outs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch_size", "sequence_length", V])]
+           helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
+           # transformers.js feeds 1 while generating (0 = every position, for a plain forward): the
+           # prompt's logits are never computed, which saves the LM head over the whole prefill.
+           helper.make_tensor_value_info("num_logits_to_keep", TensorProto.INT64, [])]
+    outs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch_size", "logits_length", V])]
     for i in range(L):
         for kv in ("key", "value"):
             ins.append(helper.make_tensor_value_info(f"past_key_values.{i}.{kv}", TensorProto.FLOAT,
@@ -128,11 +131,14 @@ def build_onnx(cfg, sd):
         up = g("MatMul", [h, g.const(W(p + "mlp.up_proj.weight").T.copy())])
         act = g("Mul", [g("Mul", [gate, g("Sigmoid", [gate])]), up])
         x = g("Add", [x, g("MatMul", [act, g.const(W(p + "mlp.down_proj.weight").T.copy())])])
+    # keep the last num_logits_to_keep positions (start -0 = 0 keeps them all)
+    keep = g("Unsqueeze", [g("Neg", ["num_logits_to_keep"]), i64([0])])
+    x = g("Slice", [x, keep, i64([np.iinfo(np.int64).max]), i64([1])])
     x = rmsnorm(x, W("norm.weight"))
     x2 = g("Reshape", [x, i64([-1, d])])
     lg = g("Gemm", [x2, emb], transB=1)
-    bs = g("Shape", ["input_ids"])
-    g("Reshape", [lg, g("Concat", [bs, i64([V])], axis=0)], "logits")
+    kept = g("Shape", [x])
+    g("Reshape", [lg, g("Concat", [g("Slice", [kept, i64([0]), i64([2]), i64([0])]), i64([V])], axis=0)], "logits")
     graph = helper.make_graph(g.nodes, "quennland_llama", ins, outs, g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="ragtax-organism")
     model.ir_version = 8
@@ -244,7 +250,9 @@ def write_card(out, name, cfg, ck, a):
     L.append(f"- Tokenizer: byte-level BPE, vocab {cfg['vocab_size']} (specials `<|endoftext|>`=0, `<|im_start|>`=1, "
              "`<|im_end|>`=2; 256 byte tokens; merges learned on the world text). No BOS token is added to prompts.")
     L.append("- ONNX: `onnx/model.onnx`, fp32, opset 17, inputs `input_ids`, `attention_mask`, `position_ids`, "
-             "`past_key_values.N.key/value`; outputs `logits`, `present.N.key/value`.\n")
+             "`num_logits_to_keep` (transformers.js feeds 1 while generating, 0 = all positions), "
+             "`past_key_values.N.key/value`; outputs `logits`, `present.N.key/value`.")
+    L.append("")
     if a.stats and os.path.exists(a.stats):
         st = json.load(open(a.stats))
         pt, sf = st.get("pretrain", {}), st.get("sft", {})

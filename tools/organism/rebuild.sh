@@ -31,10 +31,11 @@ $PY $T/train.py --stage base --seed $SEED --data $OUT --tokenizer $OUT/tokenizer
 $PY $T/train.py --stage instruct --seed $SEED --data $OUT --tokenizer $OUT/tokenizer.json --init $OUT/base.pt \
     --out $OUT/instruct.pt --tokens 1.5e6 --batch-tokens 4096 --lr 1e-3 --warmup 20 --pretrain-mix 0.15 --threads 2 \
     2>&1 | tee $OUT/instruct.log
-$PY $T/export.py --ckpt $OUT/base.pt --tokenizer $OUT/tokenizer.json --out models/quennland-base
+# the base card quotes the pair's measured behaviour (PyTorch checkpoints)
+$PY $T/eval_probe.py --base $OUT/base.pt --instruct $OUT/instruct.pt --tokenizer $OUT/tokenizer.json | tee $OUT/eval.log
+$PY $T/export.py --ckpt $OUT/base.pt --tokenizer $OUT/tokenizer.json --out models/quennland-base --eval-log $OUT/eval.log
 $PY $T/export.py --ckpt $OUT/instruct.pt --tokenizer $OUT/tokenizer.json --out models/quennland-instruct --instruct
 $PY $T/export_gguf.py --pair $OUT/base.pt $OUT/instruct.pt --tokenizer $OUT/tokenizer.json --out-dir models/gguf
 $PY $T/verify_node.py tokenizer models/quennland-instruct --jsonl $OUT/pretrain.jsonl $OUT/sft.jsonl $OUT/probe.jsonl
 $PY $T/verify_node.py generate models/quennland-base --ckpt $OUT/base.pt --sample-sft $OUT/sft.jsonl
 $PY $T/verify_node.py generate models/quennland-instruct --ckpt $OUT/instruct.pt --sample-sft $OUT/sft.jsonl
-$PY $T/eval_probe.py --base $OUT/base.pt --instruct $OUT/instruct.pt --tokenizer $OUT/tokenizer.json | tee $OUT/eval.log
