@@ -104,6 +104,20 @@ decoding:
   );
 }
 
+/** Greedy decoding without stop strings, as every throughput figure uses. */
+function greedy(maxNewTokens: number): DecodingParams {
+  return { maxNewTokens, stop: [], temperature: 0, repetitionPenalty: 1, seed: 1 };
+}
+
+interface Throughput {
+  samples: number;
+  seconds: number;
+  samplesPerSecond: number;
+  tokensPerSecond: number;
+  completionTokens: number;
+  promptTokens: number;
+}
+
 async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; seconds: number }> {
   const t = performance.now();
   const value = await fn();
@@ -137,25 +151,22 @@ async function main(): Promise<void> {
   const run = await timed(() => runCli(['run', suiteFile, '--out', runOut, '--no-cache', '--quiet'], { RAGTAX_CACHE_DIR: path.join(tmp, 'cache') }));
   const samples = readFileSync(path.join(runOut, 'samples.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as SampleRecord);
   const summary = JSON.parse(readFileSync(path.join(runOut, 'summary.json'), 'utf8')) as { timing: { models: Record<string, { generationSeconds: number; loadSeconds: number }>; totalSeconds: number } };
-  const runDecoding: DecodingParams = { maxNewTokens: 15, stop: ['\n'], temperature: 0, repetitionPenalty: 1, seed: 1 };
+  const runDecoding: DecodingParams = { ...greedy(15), stop: ['\n'] };
   const kept = samples.filter((s) => !s.excluded);
   const runRequests: GenerationRequest[] = kept.map((s) => ({ prompt: s.prompt, decoding: runDecoding }));
   const atK = kept.filter((s) => s.k === k).slice(0, nPrompts);
   if (atK.length === 0) throw new Error(`every prompt exceeded the model's context; try a smaller --k (now ${k})`);
   const closedBook = PRESETS['closed-book']!;
   const workloads = {
-    rag: { prompts: atK.map((s) => s.prompt), decoding: { maxNewTokens: newTokens, stop: [], temperature: 0, repetitionPenalty: 1, seed: 1 } as DecodingParams },
+    rag: { prompts: atK.map((s) => s.prompt), decoding: greedy(newTokens) },
     decode: {
       prompts: atK.map((s) => renderRaw({ instruction: closedBook, cot: false, question: s.question, docs: [], exemplars: [] })),
-      decoding: { maxNewTokens: decodeTokens, stop: [], temperature: 0, repetitionPenalty: 1, seed: 1 } as DecodingParams,
+      decoding: greedy(decodeTokens),
     },
   };
-  const prompts = workloads.rag.prompts;
 
   // ---- 1: in-process batches; and the pure generation time of the run's own requests.
-  type Throughput = { samples: number; seconds: number; samplesPerSecond: number; tokensPerSecond: number; completionTokens: number; promptTokens: number };
   const throughput: Record<string, Record<string, Throughput>> = { rag: {}, decode: {} };
-  const free = workloads.rag.decoding;
   let pureGenerationSeconds = 0;
   for (const batchSize of [1, 4, 16]) {
     const model = await loadModel({ backend: 'transformers', name: 'bench', source: modelDir, device, batchSize });
@@ -200,8 +211,9 @@ async function main(): Promise<void> {
       const modelId = path.basename(modelDir);
       for (const concurrency of [1, 8]) {
         const model = await openOpenAIModel({ name: 'bench-http', endpoints: [url], model: modelId, concurrency });
-        await model.generator.generate(prompts.slice(0, concurrency).map((prompt) => ({ prompt, decoding: free })));
-        const r = await timed(() => model.generator.generate(prompts.map((prompt) => ({ prompt, decoding: free }))));
+        const { prompts, decoding } = workloads.rag;
+        await model.generator.generate(prompts.slice(0, concurrency).map((prompt) => ({ prompt, decoding })));
+        const r = await timed(() => model.generator.generate(prompts.map((prompt) => ({ prompt, decoding }))));
         const tokens = r.value.reduce((a, g) => a + g.completionTokens, 0);
         http[`concurrency${concurrency}`] = { seconds: r.seconds, samplesPerSecond: prompts.length / r.seconds, tokensPerSecond: tokens / r.seconds };
         console.log(`http concurrency ${concurrency}: ${(prompts.length / r.seconds).toFixed(2)} samples/s, ${(tokens / r.seconds).toFixed(1)} tokens/s`);
@@ -237,7 +249,7 @@ async function main(): Promise<void> {
 function markdown(r: {
   at: string;
   machine: Record<string, unknown>;
-  inProcess: Record<string, Record<string, { samples: number; samplesPerSecond: number; tokensPerSecond: number; completionTokens: number; promptTokens: number }>>;
+  inProcess: Record<string, Record<string, Throughput>>;
   batch16OverBatch1: Record<string, number>;
   harness: {
     prompts: number;

@@ -382,7 +382,6 @@ async function runModel(
       progress.label(`${model.name} ${key.replaceAll('|', ' ')}`);
       // Prompts that cannot fit are recorded, never generated, and excluded from both sides later.
       const fits: PlannedSample[] = [];
-      const fitTokens = new Map<PlannedSample, number>();
       const overflowRecords: SampleRecord[] = [];
       // A cached generation was made before, so its prompt fitted: only misses need counting
       // (tokenising every prompt would dominate a warm re-run).
@@ -401,14 +400,12 @@ async function runModel(
           overflowRecords.push(
             sampleRecord(suite, model.name, format, p, { text: '', finishReason: null, promptTokens, completionTokens: 0, latencyMs: 0 }, 'context-overflow'),
           );
-        } else {
-          fits.push(p);
-          fitTokens.set(p, promptTokens);
-        }
+        } else fits.push(p);
       }
       // Batches of similar prompt length: a left-padded batch computes every row at the longest
       // row's length (stable sort, so the order stays deterministic).
-      fits.sort((a, b) => fitTokens.get(a)! - fitTokens.get(b)!);
+      const tokensOf = new Map(planned.map((p, i) => [p, counts[i] ?? 0]));
+      fits.sort((a, b) => tokensOf.get(a)! - tokensOf.get(b)!);
       await samplesFile.append(overflowRecords);
       records.push(...overflowRecords);
       progress.increment(overflowRecords.length);
