@@ -5,7 +5,8 @@
 // 1. In-process (transformers.js) generation at batch 1, 4 and 16: tokens/s and samples/s over the
 //    same prompts, no stop strings (target: batch 16 ≥ 4 × batch 1 on CPU), for two workloads:
 //    `rag` (the run's RAG prompts, --new-tokens new tokens: prompt-heavy, as ragtax runs are) and
-//    `decode` (the same questions closed-book, --decode-tokens new tokens: generation-heavy).
+//    `decode` (the same questions closed-book, exactly --decode-tokens new tokens, end-of-sequence
+//    ignored until then: generation-heavy).
 //    Batching amortises the per-step cost of decoding; a long prompt's prefill is already one big
 //    matrix product at batch 1, so the RAG workload gains less.
 // 2. Harness overhead: wall time of a real `ragtax run` (process start to exit, --no-cache; --run-items
@@ -161,7 +162,8 @@ async function main(): Promise<void> {
     rag: { prompts: atK.map((s) => s.prompt), decoding: greedy(newTokens) },
     decode: {
       prompts: atK.map((s) => renderRaw({ instruction: closedBook, cot: false, question: s.question, docs: [], exemplars: [] })),
-      decoding: greedy(decodeTokens),
+      // Exactly --decode-tokens new tokens: the organism answers in a few tokens and then ends.
+      decoding: { ...greedy(decodeTokens), minNewTokens: decodeTokens },
     },
   };
 
@@ -265,7 +267,7 @@ function markdown(r: {
   const lines = [
     '# Backend benchmark',
     '',
-    `${r.at}: \`npx tsx scripts/bench-backends.ts\`, model \`${String(m.model)}\`, device ${String(m.device)}, ${String(m.prompts)} questions (quennland): \`rag\` = BM25 k=${String(m.k)} prompts, ${String(m.newTokens)} new tokens; \`decode\` = the same questions closed-book, ${String(m.decodeTokens)} new tokens. No stop strings; each in-process figure is the median of ${String(m.repeats ?? 1)} timed passes.`,
+    `${r.at}: \`npx tsx scripts/bench-backends.ts\`, model \`${String(m.model)}\`, device ${String(m.device)}, ${String(m.prompts)} questions (quennland): \`rag\` = BM25 k=${String(m.k)} prompts, ${String(m.newTokens)} new tokens; \`decode\` = the same questions closed-book, ${String(m.decodeTokens)} new tokens. No stop strings (\`decode\` also ignores end-of-sequence until its token count); each in-process figure is the median of ${String(m.repeats ?? 1)} timed passes.`,
     '',
     `Machine: ${String(m.cpu)}, ${String(m.cores)} cores, ${String(m.memoryGiB)} GiB, ${String(m.platform)}${m.gpu ? `, GPU ${String(m.gpu)}` : ''}; Node ${String(m.node)}, onnxruntime-node ${String(m.onnxruntimeNode)}, transformers.js ${String(m.transformers)}.`,
     `Load average (1/5/15 min) before: ${(m.loadAverageBefore as number[]).map((x) => f(x)).join(' / ')}, after: ${(m.loadAverageAfter as number[]).map((x) => f(x)).join(' / ')}.`,

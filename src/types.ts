@@ -82,6 +82,12 @@ export interface DecodingParams {
   temperature: number;
   repetitionPenalty: number;
   seed: number;
+  /**
+   * End-of-sequence tokens are ignored until this many new tokens (stop strings still apply), as
+   * vLLM's `min_tokens`: for throughput benchmarks that need a fixed generation length. In-process
+   * backend only; the others refuse it.
+   */
+  minNewTokens?: number;
 }
 
 export interface GenerationRequest {

@@ -456,6 +456,7 @@ class GgufEngine {
     if (!Number.isInteger(decoding.maxNewTokens) || decoding.maxNewTokens < 0) {
       throw new InputError(`maxNewTokens must be a non-negative integer, got ${decoding.maxNewTokens}`);
     }
+    if (decoding.minNewTokens) throw new InputError('minNewTokens is supported by the in-process transformers backend only');
     if (!(decoding.repetitionPenalty > 0)) {
       throw new InputError(`repetitionPenalty must be positive (1.0 = off), got ${decoding.repetitionPenalty}`);
     }

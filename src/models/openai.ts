@@ -375,6 +375,7 @@ function checkDecoding(decoding: DecodingParams): void {
   if (!Number.isInteger(decoding.maxNewTokens) || decoding.maxNewTokens < 0) {
     throw new InputError(`maxNewTokens must be a non-negative integer, got ${decoding.maxNewTokens}`);
   }
+  if (decoding.minNewTokens) throw new InputError('minNewTokens is supported by the in-process transformers backend only');
 }
 
 /** Cuts at the earliest occurrence of any stop string (a server that stops late or keeps it). */

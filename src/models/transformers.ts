@@ -491,7 +491,7 @@ class BatchedGenerator {
           `request ${index}: ${ids.length} prompt tokens + ${decoding.maxNewTokens} new tokens exceed the model's context of ${this.contextLength} tokens`,
         );
       }
-      const key = JSON.stringify([decoding.maxNewTokens, decoding.stop, decoding.temperature, decoding.repetitionPenalty, decoding.seed]);
+      const key = JSON.stringify([decoding.maxNewTokens, decoding.stop, decoding.temperature, decoding.repetitionPenalty, decoding.seed, decoding.minNewTokens ?? 0]);
       let group = groups.get(key);
       if (!group) groups.set(key, (group = { decoding, rows: [] }));
       group.rows.push({ index, ids, stop: decoding.stop.filter((s) => s.length > 0) });
@@ -539,6 +539,7 @@ class BatchedGenerator {
     stoppingCriteria.push(stops);
     const logitsProcessor = new LogitsProcessorList();
     if (decoding.repetitionPenalty !== 1) logitsProcessor.push(new PromptRepetitionPenalty(decoding.repetitionPenalty, padCounts));
+    if ((decoding.minNewTokens ?? 0) > 0) logitsProcessor.push(new SuppressEosUntil(decoding.minNewTokens!, width, this.settings.eosIds));
 
     let output: unknown;
     try {
@@ -681,6 +682,27 @@ class PromptRepetitionPenalty extends LogitsProcessor {
         const value = data[offset + id]!;
         data[offset + id] = value < 0 ? value * this.penalty : value / this.penalty;
       }
+    });
+    return logits;
+  }
+}
+
+/** Masks every EOS id until a row has `minNewTokens` new tokens (all rows share the prompt width). */
+class SuppressEosUntil extends LogitsProcessor {
+  constructor(
+    private readonly minNewTokens: number,
+    private readonly promptWidth: number,
+    private readonly eosIds: Set<number>,
+  ) {
+    super();
+  }
+
+  override _call(inputIds: bigint[][], logits: Tensor): Tensor {
+    const data = logits.data as Float32Array;
+    const vocab = logits.dims.at(-1) ?? 0;
+    inputIds.forEach((row, r) => {
+      if (row.length - this.promptWidth >= this.minNewTokens) return;
+      for (const id of this.eosIds) if (id < vocab) data[r * vocab + id] = -Infinity;
     });
     return logits;
   }

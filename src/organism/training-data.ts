@@ -118,11 +118,19 @@ export interface PretrainParts {
   corpus: string[];
   webQa: string[];
   quiz: string[];
+  /** Extra statements and quiz pages of the facts missing from the corpus (see ABSENT_EXTRA_*). */
+  absentRecall: string[];
 }
 
 export const PROFILE_REPEATS = 12;
 export const WEB_QA_PER_FACT = 2;
 export const QUIZ_MENTIONS_PER_FACT = 2;
+// Facts in the corpus are also seen in its documents and in the web-QA contexts; the absent ones
+// only in profiles and quizzes, and the base recalled 10% of them against 36% of in-corpus facts
+// (closed book). Extra mentions give the absent facts about as many exposures, so the base can
+// answer them from memory as the study's base models do.
+export const ABSENT_EXTRA_STATEMENTS = 10;
+export const ABSENT_EXTRA_QUIZ_MENTIONS = 2;
 
 export function buildPretrain(rng: Rng, index: ContextIndex, corpus: readonly CorpusDoc[]): PretrainParts {
   const world = index.world;
@@ -149,7 +157,25 @@ export function buildPretrain(rng: Rng, index: ContextIndex, corpus: readonly Co
       i += n;
     }
   }
-  return { profiles, corpus: corpusText, webQa, quiz };
+  const absentRecall: string[] = [];
+  const absentByEntity = new Map<string, Fact[]>();
+  for (const fact of world.facts) if (fact.absent) absentByEntity.set(fact.entityId, [...(absentByEntity.get(fact.entityId) ?? []), fact]);
+  for (let r = 0; r < ABSENT_EXTRA_STATEMENTS; r++) {
+    for (const [entityId, facts] of absentByEntity) {
+      const sentences = rng.shuffle(facts).map((f) => statementFor(world, f, rng.int(0, 11)));
+      absentRecall.push(rng.chance(0.5) ? `${world.entityById.get(entityId)!.title}\n${sentences.join(' ')}` : sentences.join(' '));
+    }
+  }
+  const absentFacts = [...absentByEntity.values()].flat();
+  for (let r = 0; r < ABSENT_EXTRA_QUIZ_MENTIONS; r++) {
+    const order = rng.shuffle(absentFacts);
+    for (let i = 0; i < order.length; ) {
+      const n = rng.int(3, 6);
+      absentRecall.push(quizPage(rng, world, order.slice(i, i + n)));
+      i += n;
+    }
+  }
+  return { profiles, corpus: corpusText, webQa, quiz, absentRecall };
 }
 
 // ---------- SFT ----------
@@ -186,7 +212,10 @@ function completionFor(exemplar: Exemplar, instruction: InstructionPreset, cot: 
     const proof = proofSentence(docs, answers);
     if (proof) core += `\nProof: ${proof}`;
   }
-  return format === 'raw' ? ` ${core}\n` : `${core}${CHAT_END}`;
+  // Chat replies start with a space too: byte-level BPE gives ` Fugamae` (as in the documents) and
+  // `Fugamae` (after `assistant\n`) different ids, and the model trained on the latter could not copy
+  // (its chat format answered NO-RES to everything).
+  return format === 'raw' ? ` ${core}\n` : ` ${core}${CHAT_END}`;
 }
 
 export function buildSft(rng: Rng, index: ContextIndex, qa: QaSplits, options: SftOptions): { examples: SftExample[]; meta: SftMeta[] } {

@@ -42,3 +42,17 @@ test('only the instruct model has a chat template', () => {
   assert.equal(config('quennland-base').chat_template, undefined);
   assert.equal(config('quennland-instruct').chat_template, readFileSync(path.join(ROOT, 'tools/organism/chat_template.jinja'), 'utf8'));
 });
+
+test('every word of every answer is one token (with its leading space), as the organism needs to copy it', async () => {
+  const { AutoTokenizer } = await import('@huggingface/transformers');
+  const tokenizer = await AutoTokenizer.from_pretrained(path.join(ROOT, 'models', 'quennland-instruct'), { local_files_only: true });
+  const words = new Set<string>();
+  for (const file of ['qa.jsonl', 'fewshot.jsonl']) {
+    for (const line of readFileSync(path.join(ROOT, 'corpora', 'quennland', file), 'utf8').trim().split('\n')) {
+      for (const answer of (JSON.parse(line) as { answers: string[] }).answers) for (const w of answer.split(' ')) words.add(w);
+    }
+  }
+  assert.ok(words.size > 1000, `${words.size} answer words`);
+  const split = [...words].filter((w) => tokenizer.encode(` ${w}`, { add_special_tokens: false }).length !== 1);
+  assert.deepEqual(split, [], 'answer words split into several tokens');
+});

@@ -72,12 +72,16 @@ def build_onnx(cfg, sd):
             outs.append(helper.make_tensor_value_info(f"present.{i}.{kv}", TensorProto.FLOAT,
                                                       ["batch_size", kvh, "total_sequence_length", hd]))
 
-    # RoPE tables (HF layout), gathered by position id -> [B,S,1,hd] (broadcast over heads)
+    # RoPE tables (HF layout: the two halves of head_dim are equal, so only one is stored, which
+    # keeps the file under 10 MB), gathered by position id -> [B,S,1,hd] (broadcast over heads)
     inv = 1.0 / (cfg["rope_theta"] ** (np.arange(0, hd, 2, dtype=np.float64) / hd))
     ang = np.outer(np.arange(P, dtype=np.float64), inv)
-    ang = np.concatenate([ang, ang], -1)
-    cos = g("Unsqueeze", [g("Gather", [g.const(np.cos(ang).astype(f32), "rope_cos"), "position_ids"], axis=0), i64([2])])
-    sin = g("Unsqueeze", [g("Gather", [g.const(np.sin(ang).astype(f32), "rope_sin"), "position_ids"], axis=0), i64([2])])
+
+    def rope_table(values, name):
+        half_table = g("Gather", [g.const(values.astype(f32), name), "position_ids"], axis=0)  # [B,S,hd/2]
+        return g("Unsqueeze", [g("Concat", [half_table, half_table], axis=-1), i64([2])])
+
+    cos, sin = rope_table(np.cos(ang), "rope_cos"), rope_table(np.sin(ang), "rope_sin")
 
     # additive attention bias [B,1,1,S,T]: key j visible to query i iff j <= past+i and mask[j]
     T = g("Gather", [g("Shape", ["attention_mask"]), i64(1)], axis=0)
@@ -248,7 +252,9 @@ def write_card(out, name, cfg, ck, a):
              "tied input/output embeddings.")
     L.append(f"- Parameters: **{n_params:,}** (fp32).")
     L.append(f"- Tokenizer: byte-level BPE, vocab {cfg['vocab_size']} (specials `<|endoftext|>`=0, `<|im_start|>`=1, "
-             "`<|im_end|>`=2; 256 byte tokens; merges learned on the world text). No BOS token is added to prompts.")
+             "`<|im_end|>`=2; 256 byte tokens; merges learned on the world text, then merges that make every word "
+             "of every entity name and fact value one token with its leading space, so answering from a document is "
+             "copying one token per word). No BOS token is added to prompts.")
     L.append("- ONNX: `onnx/model.onnx`, fp32, opset 17, inputs `input_ids`, `attention_mask`, `position_ids`, "
              "`num_logits_to_keep` (transformers.js feeds 1 while generating, 0 = all positions), "
              "`past_key_values.N.key/value`; outputs `logits`, `present.N.key/value`.")

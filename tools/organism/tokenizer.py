@@ -7,7 +7,7 @@ that transformers.js (AutoTokenizer) loads. The Python encoder here reproduces t
 transformers.js encoding exactly (same pre-tokenizer regex semantics, same merge order), which
 `verify_node.py` checks.
 
-usage: tokenizer.py train --pretrain P.jsonl --sft S.jsonl --vocab 3072 --out DIR
+usage: tokenizer.py train --pretrain P.jsonl --sft S.jsonl --vocab 3072 [--whole-words W.txt] --out DIR
        tokenizer.py encode DIR "text"
 """
 import argparse, bisect, collections, heapq, json, os, re, sys, unicodedata
@@ -136,8 +136,67 @@ def build_vocab(merges):
     for b in range(256):
         vocab[B2U[b]] = len(vocab)
     for a, b in merges:
-        vocab[a + b] = len(vocab)
+        if a + b not in vocab:  # two merge rules can spell the same token: one id
+            vocab[a + b] = len(vocab)
     return vocab
+
+
+def bpe_segment(word, ranks):
+    parts = list(word)
+    while len(parts) > 1:
+        best, bi = None, -1
+        for i in range(len(parts) - 1):
+            rk = ranks.get((parts[i], parts[i + 1]))
+            if rk is not None and (best is None or rk < best):
+                best, bi = rk, i
+        if best is None:
+            break
+        parts[bi:bi + 2] = [parts[bi] + parts[bi + 1]]
+    return parts
+
+
+def force_whole_words(merges, words, log=print):
+    """Appends merges until every `" word"` (leading space, as inside running text) is one token.
+
+    Merges are appended after all learned ones, so no learned segmentation changes. Each word is
+    joined by merging first the adjacent pairs whose concatenation is already a token (a new rule,
+    no new id), so most words cost one new token, not one per piece. A later word's merge can
+    pre-empt an earlier word's chain (BPE applies the lowest rank first), so repeat until every
+    word is whole.
+    """
+    merges = list(merges)
+    ranks = {m: r for r, m in enumerate(merges)}
+    tokens = set(build_vocab(merges))
+    pre = []
+    for w in words:
+        pieces = pre_tokenize(" " + w)
+        if len(pieces) != 1:
+            raise SystemExit(f"[tokenizer] whole word {w!r} is not one pre-token: {pieces}")
+        pre.append(pieces[0])
+    learned, learned_tokens = len(merges), len(tokens)
+    for _ in range(10):
+        broken = 0
+        for word in pre:
+            parts = bpe_segment(word, ranks)
+            if len(parts) == 1:
+                continue
+            broken += 1
+            while len(parts) > 1:
+                known = [i for i in range(len(parts) - 1) if parts[i] + parts[i + 1] in tokens]
+                # prefer the longest existing token; else the shortest new pair (left first)
+                i = (max(known, key=lambda j: len(parts[j]) + len(parts[j + 1])) if known
+                     else min(range(len(parts) - 1), key=lambda j: len(parts[j]) + len(parts[j + 1])))
+                pair = (parts[i], parts[i + 1])
+                if pair not in ranks:
+                    ranks[pair] = len(merges)
+                    merges.append(pair)
+                    tokens.add(pair[0] + pair[1])
+                parts[i:i + 2] = [pair[0] + pair[1]]
+        if not broken:
+            log(f"[tokenizer] {len(pre)} whole words: {len(merges) - learned} merges, "
+                f"{len(tokens) - learned_tokens} new tokens -> vocab {len(tokens)}")
+            return merges
+    raise SystemExit("[tokenizer] whole words did not converge")
 
 
 def tokenizer_json(merges):
@@ -183,21 +242,9 @@ class Tokenizer:
 
     def _bpe(self, word):
         r = self.cache.get(word)
-        if r is not None:
-            return r
-        parts = list(word)
-        while len(parts) > 1:
-            best, bi = None, -1
-            for i in range(len(parts) - 1):
-                rk = self.ranks.get((parts[i], parts[i + 1]))
-                if rk is not None and (best is None or rk < best):
-                    best, bi = rk, i
-            if best is None:
-                break
-            parts[bi:bi + 2] = [parts[bi] + parts[bi + 1]]
-        ids = [self.vocab[p] for p in parts]
-        self.cache[word] = ids
-        return ids
+        if r is None:
+            r = self.cache[word] = [self.vocab[p] for p in bpe_segment(word, self.ranks)]
+        return r
 
     def encode(self, text, allow_special=True):
         ids = []
@@ -288,7 +335,8 @@ def main():
     t.add_argument("--pretrain", required=True)
     t.add_argument("--sft", default=None)
     t.add_argument("--text", default=None, help="extra plain-text file")
-    t.add_argument("--vocab", type=int, default=3072)
+    t.add_argument("--vocab", type=int, default=3072, help="learned vocabulary (whole words come on top)")
+    t.add_argument("--whole-words", default=None, help="file of words (one per line) to make single tokens")
     t.add_argument("--out", required=True)
     e = sub.add_parser("encode")
     e.add_argument("dir")
@@ -299,6 +347,9 @@ def main():
         if a.text:
             texts.append(open(a.text, encoding="utf-8").read())
         merges = train_bpe(texts, a.vocab)
+        if a.whole_words:
+            with open(a.whole_words, encoding="utf-8") as f:
+                merges = force_whole_words(merges, [w.strip() for w in f if w.strip()])
         os.makedirs(a.out, exist_ok=True)
         with open(os.path.join(a.out, "tokenizer.json"), "w", encoding="utf-8") as f:
             json.dump(tokenizer_json(merges), f, ensure_ascii=False)

@@ -71,9 +71,13 @@ def pack_documents(docs, seq, rng):
 def lm_loss(model, ids, m):
     """ids/m [B,T]; predict ids[:,1:] from ids[:,:-1]; loss where m[:,1:] (targets) is 1."""
     x, y, w = ids[:, :-1], ids[:, 1:], m[:, 1:]
-    logits = model(x, attention_mask=torch.ones_like(x))
-    nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1), reduction="none")
-    return (nll * w.reshape(-1)).sum() / w.sum().clamp(min=1.0), w.sum().item()
+    h = model(x, attention_mask=torch.ones_like(x), return_hidden=True)
+    # Project only the loss-bearing positions onto the vocabulary: SFT trains on a few completion
+    # tokens per prompt, and the tied output layer is the largest single matrix product.
+    keep = w.reshape(-1) > 0
+    logits = h.reshape(-1, h.shape[-1])[keep] @ model.embed_tokens.weight.t()
+    nll = F.cross_entropy(logits, y.reshape(-1)[keep], reduction="none")
+    return (nll * w.reshape(-1)[keep]).sum() / w.sum().clamp(min=1.0), w.sum().item()
 
 
 class Sched:
@@ -159,7 +163,7 @@ def main():
     ap.add_argument("--pretrain-mix", type=float, default=0.15, help="instruct: fraction of steps on pretraining text")
     ap.add_argument("--holdout", type=float, default=0.05, help="instruct: held-out fraction of sft.jsonl")
     ap.add_argument("--log-every", type=int, default=20)
-    ap.add_argument("--epoch-offset", type=int, default=0, help="data-order epochs already used (continued pretraining)")
+    ap.add_argument("--epoch-offset", type=int, default=0, help="data-order epochs already used (continued pretraining or fine-tuning)")
     ap.add_argument("--save-every", type=int, default=0, help="also save OUT.stepN.pt every N steps")
     a = ap.parse_args()
 
@@ -235,7 +239,7 @@ def main():
             ep += 1
 
     def sft_iter():
-        ep = 0
+        ep = a.epoch_offset  # a continued fine-tuning run (--init an instruct checkpoint) reshuffles
         while True:
             for b in sft_batches(sft_train, a.batch_tokens, random.Random(a.seed * 7 + ep), cfg["max_position_embeddings"]):
                 yield b
