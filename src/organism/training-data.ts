@@ -113,6 +113,18 @@ function quizPage(rng: Rng, world: World, facts: readonly Fact[]): string {
   return header + blocks.join('\n\n');
 }
 
+/** Every fact once, shuffled, on quiz pages of 3-6 questions. */
+function quizPages(rng: Rng, world: World, facts: readonly Fact[]): string[] {
+  const pages: string[] = [];
+  const order = rng.shuffle(facts);
+  for (let i = 0; i < order.length; ) {
+    const n = rng.int(3, 6);
+    pages.push(quizPage(rng, world, order.slice(i, i + n)));
+    i += n;
+  }
+  return pages;
+}
+
 export interface PretrainParts {
   profiles: string[];
   corpus: string[];
@@ -149,14 +161,7 @@ export function buildPretrain(rng: Rng, index: ContextIndex, corpus: readonly Co
   }
 
   const quiz: string[] = [];
-  for (let r = 0; r < QUIZ_MENTIONS_PER_FACT; r++) {
-    const order = rng.shuffle(world.facts);
-    for (let i = 0; i < order.length; ) {
-      const n = rng.int(3, 6);
-      quiz.push(quizPage(rng, world, order.slice(i, i + n)));
-      i += n;
-    }
-  }
+  for (let r = 0; r < QUIZ_MENTIONS_PER_FACT; r++) quiz.push(...quizPages(rng, world, world.facts));
   const absentRecall: string[] = [];
   const absentByEntity = new Map<string, Fact[]>();
   for (const fact of world.facts) if (fact.absent) absentByEntity.set(fact.entityId, [...(absentByEntity.get(fact.entityId) ?? []), fact]);
@@ -167,14 +172,7 @@ export function buildPretrain(rng: Rng, index: ContextIndex, corpus: readonly Co
     }
   }
   const absentFacts = [...absentByEntity.values()].flat();
-  for (let r = 0; r < ABSENT_EXTRA_QUIZ_MENTIONS; r++) {
-    const order = rng.shuffle(absentFacts);
-    for (let i = 0; i < order.length; ) {
-      const n = rng.int(3, 6);
-      absentRecall.push(quizPage(rng, world, order.slice(i, i + n)));
-      i += n;
-    }
-  }
+  for (let r = 0; r < ABSENT_EXTRA_QUIZ_MENTIONS; r++) absentRecall.push(...quizPages(rng, world, absentFacts));
   return { profiles, corpus: corpusText, webQa, quiz, absentRecall };
 }
 
