@@ -33,8 +33,23 @@ export function normalizedAnswers(answers: readonly string[]): string[] {
   return answers.map(normalizeAnswer).filter((a) => a.length > 0);
 }
 
+// A run checks the same retrieved documents once per grid cell (and the runner once more): keep
+// their normalised text. Bounded; emptied when full, which only costs recomputation.
+const NORMALIZED_CONTEXTS = new Map<string, string>();
+const MAX_NORMALIZED_CONTEXTS = 20_000;
+
+function normalizedContext(text: string): string {
+  let normalized = NORMALIZED_CONTEXTS.get(text);
+  if (normalized === undefined) {
+    if (NORMALIZED_CONTEXTS.size >= MAX_NORMALIZED_CONTEXTS) NORMALIZED_CONTEXTS.clear();
+    normalized = normalizeAnswer(text);
+    NORMALIZED_CONTEXTS.set(text, normalized);
+  }
+  return normalized;
+}
+
 /** Whether any gold answer occurs in `text` as a plain substring after normalisation. */
 export function containsAnswer(text: string, answers: readonly string[]): boolean {
-  const haystack = normalizeAnswer(text);
+  const haystack = normalizedContext(text);
   return normalizedAnswers(answers).some((a) => haystack.includes(a));
 }
