@@ -164,7 +164,12 @@ export function buildPretrain(rng: Rng, index: ContextIndex, corpus: readonly Co
   for (let r = 0; r < QUIZ_MENTIONS_PER_FACT; r++) quiz.push(...quizPages(rng, world, world.facts));
   const absentRecall: string[] = [];
   const absentByEntity = new Map<string, Fact[]>();
-  for (const fact of world.facts) if (fact.absent) absentByEntity.set(fact.entityId, [...(absentByEntity.get(fact.entityId) ?? []), fact]);
+  for (const fact of world.facts) {
+    if (!fact.absent) continue;
+    const facts = absentByEntity.get(fact.entityId) ?? [];
+    facts.push(fact);
+    absentByEntity.set(fact.entityId, facts);
+  }
   for (let r = 0; r < ABSENT_EXTRA_STATEMENTS; r++) {
     for (const [entityId, facts] of absentByEntity) {
       const sentences = rng.shuffle(facts).map((f) => statementFor(world, f, rng.int(0, 11)));

@@ -159,8 +159,9 @@ def force_whole_words(merges, words, log=print):
     """Appends merges until every `" word"` (leading space, as inside running text) is one token.
 
     Merges are appended after all learned ones, so no learned segmentation changes. Each word is
-    joined by merging first the adjacent pairs whose concatenation is already a token (a new rule,
-    no new id), so most words cost one new token, not one per piece. A later word's merge can
+    joined by merging first any adjacent pair whose concatenation is already a token (a new rule,
+    no new id); otherwise the shortest pair, whose intermediate token later words may share. On the
+    quennland lexicon that is rare: 1,779 words cost 2,529 new tokens. A later word's merge can
     pre-empt an earlier word's chain (BPE applies the lowest rank first), so repeat until every
     word is whole.
     """
