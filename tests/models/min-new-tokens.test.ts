@@ -1,6 +1,7 @@
 // minNewTokens (the benchmark's fixed-length decoding) on the committed organism instruct model,
-// which answers in a few tokens and then ends: end-of-sequence is held back until the count, stop
-// strings still apply, and a batch gives each row the result it gets alone.
+// which answers a chat-format question in a few tokens and then ends (<|im_end|>): end-of-sequence
+// is held back until the count, stop strings still apply, and a batch gives each row the result it
+// gets alone.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,7 +12,7 @@ const INSTRUCT = path.resolve(import.meta.dirname, '../../models/quennland-instr
 const QUESTIONS = ['In which town was Bisesh Meizaek born?', 'Who founded Breidosk Mills?', 'How long is the Fumend river in kilometres?'];
 const decoding = (extra: Partial<DecodingParams>): DecodingParams => ({ maxNewTokens: 24, stop: [], temperature: 0, repetitionPenalty: 1, seed: 0, ...extra });
 const requests = (extra: Partial<DecodingParams>): GenerationRequest[] =>
-  QUESTIONS.map((q) => ({ prompt: `Question: ${q}\nAnswer:`, decoding: decoding(extra) }));
+  QUESTIONS.map((q) => ({ prompt: `<|im_start|>user\nQuestion: ${q}\nAnswer:<|im_end|>\n<|im_start|>assistant\n`, decoding: decoding(extra) }));
 
 describe('minNewTokens on the organism instruct model', () => {
   let model: LoadedModel;

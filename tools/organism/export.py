@@ -274,6 +274,14 @@ def write_card(out, name, cfg, ck, a):
                  f"prompt renderer (raw and ChatML), {sf.get('refusalTargets')} with target NO-RES; loss on the completion "
                  "only; 5% held out (seeded) and never trained on.\n")
     L.append("## Training\n")
+    phases = {k: v for k, v in card.items() if isinstance(v, dict) and "wall_seconds" in v}
+    if phases:
+        total = sum(v["wall_seconds"] for v in phases.values())
+        per = ", ".join(f"{k} {v['wall_seconds'] / 60:.1f}" for k, v in phases.items())
+        precision = sorted({v.get("precision", "fp32") for v in phases.values()})
+        L.append(f"- Training time: **{total / 60:.1f} min** of optimiser steps on {phases[next(iter(phases))].get('threads')} "
+                 f"CPU threads ({per} min; {'/'.join(precision)} matrix products), plus, in each run, tokenising the data "
+                 "and the final loss evaluation (under a minute).")
     for k, v in card.items():
         if isinstance(v, (dict, list)):
             v = json.dumps(v)
