@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { loadModel } from '../src/models/registry.js';
 import { PRESETS } from '../src/prompts/presets.js';
 import { renderRaw } from '../src/prompts/render.js';
+import { useAtomicMarking } from '../src/runtime/gc.js';
 import type { DecodingParams, GenerationRequest, GenerationResult, SampleRecord } from '../src/types.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -133,6 +134,7 @@ function runCli(args: string[], env: Record<string, string>): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  useAtomicMarking(); // as the CLI does: the in-process figures are what `ragtax run` gets
   if (flag('md-only')) {
     // Rewrites backends.md from an existing backends.json without measuring anything.
     const result = JSON.parse(readFileSync(path.join(outDir, 'backends.json'), 'utf8')) as Parameters<typeof markdown>[0];

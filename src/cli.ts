@@ -11,6 +11,7 @@ import { runServeCommand } from './commands/serve.js';
 import { InputError, RagtaxError } from './errors.js';
 import { printHeadline } from './report/headline.js';
 import { runSuite } from './run/runner.js';
+import { useAtomicMarking } from './runtime/gc.js';
 import { loadSuite } from './suite/load.js';
 
 function defaultOutDir(suiteName: string): string {
@@ -19,6 +20,7 @@ function defaultOutDir(suiteName: string): string {
 }
 
 async function main(argv: string[]): Promise<void> {
+  useAtomicMarking();
   await yargs(argv)
     .scriptName('ragtax')
     .usage('$0 <command> [options]')

@@ -20,6 +20,7 @@ import {
   type PreTrainedTokenizer,
 } from '@huggingface/transformers';
 import { InputError, RuntimeFailure } from '../errors.js';
+import { kvDecoder, kvGreedyDecode, type KvDecoder } from './kv-decode.js';
 import type {
   ChatMessage,
   ChatRenderer,
@@ -45,6 +46,13 @@ export interface TransformersModelSpec {
   batchSize?: number;
   /** Called after each batch with the number of requests finished so far in this call. */
   onBatch?: (done: number) => void;
+  /**
+   * `kv` (the default on the CPU): ragtax's greedy loop over the ONNX session where the model
+   * follows the plain KV-cache contract (kv-decode.ts; other models use generate()); `generate`
+   * (the default on GPUs): always transformers.js' generate(). Both give the same tokens; `kv` is
+   * faster in batches.
+   */
+  decodeLoop?: 'kv' | 'generate';
 }
 
 /** transformers.js file suffix of each dtype (onnx/model{suffix}.onnx). */
@@ -71,7 +79,7 @@ export async function loadTransformersModel(spec: TransformersModelSpec): Promis
   const tokenizer = await loadTokenizer(spec, target, options);
   const model = await loadWeights(spec, target, options, dtype, device);
   try {
-    return await describeLoaded(spec, { model, tokenizer, folder, config, dtype, batchSize });
+    return await describeLoaded(spec, { model, tokenizer, folder, config, dtype, batchSize, device });
   } catch (error) {
     await model.dispose();
     throw error;
@@ -109,6 +117,7 @@ export async function openTransformersModel(spec: TransformersModelSpec, known?:
     contextLength: contextLengthOf(config, spec.source),
     batchSize,
     onBatch: spec.onBatch,
+    decodeLoop: decodeLoopFor(spec, device),
   };
   const fingerprint = known?.fingerprint ?? (await fingerprintOf(spec.source, folder, dtype));
   let engine: Promise<BatchedGenerator> | undefined;
@@ -190,6 +199,7 @@ interface Loaded {
   config: Json | undefined;
   dtype: string;
   batchSize: number;
+  device: string;
 }
 
 async function describeLoaded(spec: TransformersModelSpec, loaded: Loaded): Promise<LoadedModel> {
@@ -204,6 +214,7 @@ async function describeLoaded(spec: TransformersModelSpec, loaded: Loaded): Prom
     contextLength: contextLengthOf(modelConfig, spec.source),
     batchSize: loaded.batchSize,
     onBatch: spec.onBatch,
+    decodeLoop: decodeLoopFor(spec, loaded.device),
   });
   return {
     name: spec.name,
@@ -214,6 +225,14 @@ async function describeLoaded(spec: TransformersModelSpec, loaded: Loaded): Prom
     fingerprint: await fingerprintOf(spec.source, filesFolder, dtype),
     dispose: () => engine.dispose(),
   };
+}
+
+/**
+ * ragtax's own loop runs on the CPU, where it is tested; on GPUs transformers.js keeps the KV cache
+ * in device buffers and frees them itself, so generate() drives those.
+ */
+function decodeLoopFor(spec: TransformersModelSpec, device: string): 'kv' | 'generate' {
+  return spec.decodeLoop ?? (device === 'cpu' ? 'kv' : 'generate');
 }
 
 // ---------------------------------------------------------------- validation and resolution
@@ -396,6 +415,7 @@ interface EngineSettings {
   contextLength: number;
   batchSize: number;
   onBatch?: (done: number) => void;
+  decodeLoop: 'kv' | 'generate';
 }
 
 interface PreparedRow {
@@ -437,6 +457,8 @@ const NEUTRAL_GENERATION: Record<string, unknown> = {
 class BatchedGenerator {
   readonly contextLength: number;
   private queue: Promise<unknown> = Promise.resolve();
+  /** The session for ragtax's own greedy loop, or null where generate() drives the model. */
+  private readonly kv: KvDecoder | null;
 
   constructor(
     private readonly model: PreTrainedModel,
@@ -445,6 +467,7 @@ class BatchedGenerator {
     private readonly tokens = new TokenMemo(tokenizer),
   ) {
     this.contextLength = settings.contextLength;
+    this.kv = settings.decodeLoop === 'kv' ? kvDecoder(model) : null;
   }
 
   async dispose(): Promise<void> {
@@ -523,47 +546,55 @@ class BatchedGenerator {
     const width = Math.max(...rows.map((row) => row.ids.length));
     const padCounts = rows.map((row) => width - row.ids.length);
     const padId = this.padTokenId();
-    const inputIds = new BigInt64Array(rows.length * width);
-    const attention = new BigInt64Array(rows.length * width);
-    rows.forEach((row, r) => {
-      const offset = r * width + padCounts[r]!; // left padding: the prompt ends at the right edge
-      inputIds.fill(BigInt(padId), r * width, offset);
-      row.ids.forEach((id, j) => {
-        inputIds[offset + j] = BigInt(id);
-        attention[offset + j] = 1n;
-      });
-    });
+    // Left padding: each prompt ends at the right edge.
+    const padded = rows.map((row, r) => [...new Array<number>(padCounts[r]!).fill(padId), ...row.ids]);
+    const attention = new Uint8Array(rows.length * width);
+    rows.forEach((_, r) => attention.fill(1, r * width + padCounts[r]!, (r + 1) * width));
 
     const stops = new RowStopCriteria(this.tokenizer, width, this.settings.eosIds, rows.map((row) => row.stop));
-    const stoppingCriteria = new StoppingCriteriaList();
-    stoppingCriteria.push(stops);
-    const logitsProcessor = new LogitsProcessorList();
-    if (decoding.repetitionPenalty !== 1) logitsProcessor.push(new PromptRepetitionPenalty(decoding.repetitionPenalty, padCounts));
-    if ((decoding.minNewTokens ?? 0) > 0) logitsProcessor.push(new SuppressEosUntil(decoding.minNewTokens!, width, this.settings.eosIds));
+    const processors: RowLogitsProcessor[] = [];
+    if (decoding.repetitionPenalty !== 1) processors.push(new PromptRepetitionPenalty(decoding.repetitionPenalty, padCounts));
+    if ((decoding.minNewTokens ?? 0) > 0) processors.push(new SuppressEosUntil(decoding.minNewTokens!, width, this.settings.eosIds));
 
-    let output: unknown;
+    let generated: number[][];
     try {
-      const options: Record<string, unknown> = {
-        ...NEUTRAL_GENERATION,
-        inputs: new Tensor('int64', inputIds, [rows.length, width]),
-        attention_mask: new Tensor('int64', attention, [rows.length, width]),
-        max_new_tokens: decoding.maxNewTokens,
-        pad_token_id: padId,
-        stopping_criteria: stoppingCriteria,
-        logits_processor: logitsProcessor,
-      };
-      output = await this.model.generate(options as GenerateOptions);
+      generated = this.kv
+        ? await kvGreedyDecode(this.kv, padded, attention, {
+            maxNewTokens: decoding.maxNewTokens,
+            processLogits: (ids, logits) => processors.forEach((p) => p._call(ids, logits)),
+            finished: (ids) => stops._call(ids),
+          })
+        : await this.viaGenerate(padded, attention, decoding, stops, processors);
     } catch (error) {
-      throw new RuntimeFailure(`generation failed: ${messageOf(error)}`);
+      throw error instanceof RuntimeFailure ? error : new RuntimeFailure(`generation failed: ${messageOf(error)}`);
     }
-    if (!(output instanceof Tensor)) throw new RuntimeFailure('generation returned no token tensor');
-    const sequences = output.tolist() as bigint[][];
     const latencyMs = (performance.now() - started) / rows.length;
     return rows.map((row, r) => ({
-      ...this.finish(sequences[r]!.slice(width).map(Number), stops.outcomes[r], row.stop),
+      ...this.finish(generated[r]!, stops.outcomes[r], row.stop),
       promptTokens: row.ids.length,
       latencyMs,
     }));
+  }
+
+  /** transformers.js' generate() on the same left-padded batch; returns each row's new ids. */
+  private async viaGenerate(padded: number[][], attention: Uint8Array, decoding: DecodingParams, stops: RowStopCriteria, processors: RowLogitsProcessor[]): Promise<number[][]> {
+    const [batch, width] = [padded.length, padded[0]!.length];
+    const stoppingCriteria = new StoppingCriteriaList();
+    stoppingCriteria.push(stops);
+    const logitsProcessor = new LogitsProcessorList();
+    for (const processor of processors) logitsProcessor.push(processor);
+    const options: Record<string, unknown> = {
+      ...NEUTRAL_GENERATION,
+      inputs: new Tensor('int64', BigInt64Array.from(padded.flat(), (id) => BigInt(id)), [batch, width]),
+      attention_mask: new Tensor('int64', BigInt64Array.from(attention, (v) => BigInt(v)), [batch, width]),
+      max_new_tokens: decoding.maxNewTokens,
+      pad_token_id: this.padTokenId(),
+      stopping_criteria: stoppingCriteria,
+      logits_processor: logitsProcessor,
+    };
+    const output = await this.model.generate(options as GenerateOptions);
+    if (!(output instanceof Tensor)) throw new RuntimeFailure('generation returned no token tensor');
+    return (output.tolist() as bigint[][]).map((row) => row.slice(width).map(Number));
   }
 
   /** Cuts a row at its first EOS or stop string, as if it had been generated alone. */
@@ -635,8 +666,8 @@ class RowStopCriteria extends StoppingCriteria {
     this.outcomes = stops.map(() => undefined);
   }
 
-  // transformers.js passes bigint ids although its typings say number.
-  override _call(inputIds: number[][]): boolean[] {
+  // transformers.js passes bigint ids although its typings say number; ragtax's own loop passes numbers.
+  override _call(inputIds: readonly (readonly (number | bigint)[])[]): boolean[] {
     return inputIds.map((row, r) => {
       if (this.outcomes[r]) return true;
       const tokens = row.length - this.promptWidth;
@@ -647,7 +678,7 @@ class RowStopCriteria extends StoppingCriteria {
       }
       const stop = this.stops[r] ?? [];
       if (stop.length > 0) {
-        const text = this.tokenizer.decode(row.slice(this.promptWidth), { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+        const text = this.tokenizer.decode(row.slice(this.promptWidth).map(Number), { skip_special_tokens: false, clean_up_tokenization_spaces: false });
         if (stop.some((s) => text.includes(s))) {
           this.outcomes[r] = { reason: 'stop', tokens };
           return true;
@@ -657,6 +688,9 @@ class RowStopCriteria extends StoppingCriteria {
     });
   }
 }
+
+/** A logits processor that both decoding loops call with each row's ids so far (bigint or number). */
+type RowLogitsProcessor = PromptRepetitionPenalty | SuppressEosUntil;
 
 /**
  * Repetition penalty (CTRL-style, as in Hugging Face) over each row's own prompt and output.
@@ -673,7 +707,7 @@ class PromptRepetitionPenalty extends LogitsProcessor {
     this.padCounts = padCounts;
   }
 
-  override _call(inputIds: bigint[][], logits: Tensor): Tensor {
+  override _call(inputIds: readonly (readonly (number | bigint)[])[], logits: Tensor): Tensor {
     const data = logits.data as Float32Array;
     const vocab = logits.dims.at(-1) ?? 0;
     inputIds.forEach((row, r) => {
@@ -697,7 +731,7 @@ class SuppressEosUntil extends LogitsProcessor {
     super();
   }
 
-  override _call(inputIds: bigint[][], logits: Tensor): Tensor {
+  override _call(inputIds: readonly (readonly (number | bigint)[])[], logits: Tensor): Tensor {
     const data = logits.data as Float32Array;
     const vocab = logits.dims.at(-1) ?? 0;
     inputIds.forEach((row, r) => {
