@@ -81,33 +81,29 @@ export async function kvGreedyDecode(decoder: KvDecoder, rows: number[][], atten
   const batch = rows.length;
   const width = rows[0]?.length ?? 0;
   const ids = rows.map((row) => [...row]);
-  // Per row: real tokens so far (the next position id) and the attention mask of every step.
-  const seen = rows.map((_, r) => attention.subarray(r * width, (r + 1) * width).reduce((a, b) => a + b, 0));
   let mask = BigInt64Array.from(attention, (v) => BigInt(v));
   let total = width;
+  const logitsToKeep = ort('int64', BigInt64Array.of(1n), []);
 
-  // Prefill: position ids as transformers.js derives them from the mask (padding gets 1).
+  // Prefill: position ids as transformers.js derives them from the mask (padding gets 1); each
+  // row's count of real tokens is the position of its first new token.
   const prefillPositions = new BigInt64Array(batch * width);
-  for (let r = 0; r < batch; r++) {
-    let position = 0n;
-    for (let j = 0; j < width; j++) {
-      const i = r * width + j;
-      if (mask[i] === 0n) prefillPositions[i] = 1n;
-      else prefillPositions[i] = position++;
-    }
-  }
+  const promptLengths = rows.map((_, r) => {
+    let position = 0;
+    for (let i = r * width; i < (r + 1) * width; i++) prefillPositions[i] = attention[i] ? BigInt(position++) : 1n;
+    return position;
+  });
   let feeds: Record<string, OrtTensor> = {
     input_ids: ort('int64', BigInt64Array.from(rows.flat(), (v) => BigInt(v)), [batch, width]),
     attention_mask: ort('int64', mask, [batch, width]),
   };
   if (decoder.positionIds) feeds['position_ids'] = ort('int64', prefillPositions, [batch, width]);
-  if (decoder.logitsToKeep) feeds['num_logits_to_keep'] = ort('int64', BigInt64Array.of(1n), []);
+  if (decoder.logitsToKeep) feeds['num_logits_to_keep'] = logitsToKeep;
   for (const past of decoder.past) {
     const shape = past.shape.map((d) => (typeof d === 'number' ? d : d === 'batch_size' ? batch : 0));
     feeds[past.name] = ort('float32', new Float32Array(0), shape);
   }
 
-  const generated: number[][] = rows.map(() => []);
   for (let step = 0; step < options.maxNewTokens; step++) {
     const outputs = await decoder.session.run(feeds);
     const logits = outputs['logits']!;
@@ -125,7 +121,6 @@ export async function kvGreedyDecode(decoder: KvDecoder, rows: number[][], atten
     for (let r = 0; r < batch; r++) {
       const token = argmax(scores, r * vocab, vocab);
       ids[r]!.push(token);
-      generated[r]!.push(token);
       next[r] = BigInt(token);
     }
     if (options.finished(ids).every(Boolean) || step + 1 === options.maxNewTokens) break;
@@ -139,11 +134,12 @@ export async function kvGreedyDecode(decoder: KvDecoder, rows: number[][], atten
     mask = grown;
     total += 1;
     feeds = { input_ids: ort('int64', next, [batch, 1]), attention_mask: ort('int64', mask, [batch, total]) };
-    if (decoder.positionIds) feeds['position_ids'] = ort('int64', BigInt64Array.from(seen, (s, r) => BigInt(s + generated[r]!.length - 1)), [batch, 1]);
-    if (decoder.logitsToKeep) feeds['num_logits_to_keep'] = ort('int64', BigInt64Array.of(1n), []);
+    // The token just chosen sits at position prompt length + new tokens before it.
+    if (decoder.positionIds) feeds['position_ids'] = ort('int64', BigInt64Array.from(promptLengths, (length) => BigInt(length + step)), [batch, 1]);
+    if (decoder.logitsToKeep) feeds['num_logits_to_keep'] = logitsToKeep;
     for (const past of decoder.past) feeds[past.name] = outputs[past.name.replace('past_key_values', 'present')]!;
   }
-  return generated;
+  return ids.map((row) => row.slice(width));
 }
 
 /** Index of the first maximum, as transformers.js' greedy sampler picks it. */
