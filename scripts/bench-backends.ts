@@ -21,7 +21,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModel } from '../src/models/registry.js';
+import { loadModel } from '../src/models/backends.js';
 import { PRESETS } from '../src/prompts/presets.js';
 import { renderRaw } from '../src/prompts/render.js';
 import { useAtomicMarking } from '../src/runtime/gc.js';
@@ -200,7 +200,7 @@ async function main(): Promise<void> {
   // ---- 3: HTTP against ragtax serve.
   const http: Record<string, { seconds: number; samplesPerSecond: number; tokensPerSecond: number }> = {};
   if (!flag('skip-http')) {
-    const { openOpenAIModel } = await import('../src/models/openai.js');
+    const { openOpenAIModel } = await import('../src/models/openai/engine.js');
     const child = spawn(process.execPath, [CLI, 'serve', modelDir, '--port', '0', '--batch-size', '16', '--device', device], { stdio: ['ignore', 'ignore', 'pipe'] });
     try {
       const url = await new Promise<string>((resolve, reject) => {

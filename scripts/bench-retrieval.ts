@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import os from 'node:os';
 import path from 'node:path';
 import { createBm25Retriever } from '../src/retrieval/bm25.js';
-import { clusteredVectors, uniformSource, zipfPassages } from '../src/retrieval/synthetic.js';
+import { clusteredVectors, uniformSource, zipfPassages } from './synthetic.js';
 import { ExactIndex, HnswIndex } from '../src/retrieval/vector-index.js';
 import type { Doc } from '../src/types.js';
 

@@ -1,23 +1,15 @@
 // The `ragtax` command line. Errors a user can act on print one message and exit 2 (bad input) or
 // 3 (runtime failure); a stack trace only with --debug.
-import path from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { runScoreCommand } from './commands/score.js';
-import { runCompareCommand } from './compare/command.js';
+import { runIndexCommand } from './commands/build-index.js';
+import { runCompareCommand } from './commands/compare.js';
 import { runReportCommand } from './commands/report.js';
-import { runIndexCommand } from './commands/index.js';
+import { runRunCommand } from './commands/run.js';
+import { runScoreCommand } from './commands/score.js';
 import { runServeCommand } from './commands/serve.js';
-import { InputError, RagtaxError } from './errors.js';
-import { printHeadline } from './report/headline.js';
-import { runSuite } from './run/runner.js';
+import { InputError, messageOf, RagtaxError } from './errors.js';
 import { useAtomicMarking } from './runtime/gc.js';
-import { loadSuite } from './suite/load.js';
-
-function defaultOutDir(suiteName: string): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-  return path.join('reports', `${suiteName}-${stamp}`);
-}
 
 async function main(argv: string[]): Promise<void> {
   useAtomicMarking();
@@ -43,10 +35,7 @@ async function main(argv: string[]): Promise<void> {
             return true;
           }),
       async (args) => {
-        const suite = await loadSuite(args.suite);
-        const outDir = path.resolve(args.out ?? defaultOutDir(suite.name));
-        const { summary } = await runSuite({ suite, outDir, limit: args.limit, quiet: args.quiet, resume: args.resume, cache: args.cache });
-        printHeadline(summary, outDir, process.stdout);
+        await runRunCommand({ suite: args.suite, out: args.out, limit: args.limit, quiet: args.quiet, resume: args.resume, cache: args.cache }, process.stdout);
       },
     )
     .command(
@@ -178,7 +167,6 @@ main(argv).catch((error: unknown) => {
     if (debug && error.stack) process.stderr.write(`${error.stack}\n`);
     process.exit(error.exitCode);
   }
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`ragtax: internal error: ${message}\n${debug && error instanceof Error ? `${error.stack}\n` : '(run with --debug for the stack trace)\n'}`);
+  process.stderr.write(`ragtax: internal error: ${messageOf(error)}\n${debug && error instanceof Error ? `${error.stack}\n` : '(run with --debug for the stack trace)\n'}`);
   process.exit(3);
 });

@@ -29,3 +29,8 @@ export class RuntimeFailure extends RagtaxError {
 export function at(file: string, line: number | undefined, message: string): string {
   return line === undefined ? `${file}: ${message}` : `${file}:${line}: ${message}`;
 }
+
+/** The message of anything thrown (an Error's message, or the value as text). */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,7 +1,8 @@
 // Aggregates per cell (one evaluated configuration). Excluded samples (context overflow) are
 // counted, never silently dropped and never scored.
 
-import type { Cell, CellAggregate, Interval, SampleRecord } from '../types.js';
+import type { Cell, CellAggregate, Interval, SampleRecord, SampleScores } from '../types.js';
+import { METRIC_DEFS, SUBSETS, type MetricDef, type MetricName, type Subset } from '../scoring/metrics.js';
 import { meanInterval, wilsonInterval } from '../stats/intervals.js';
 
 const CELL_FIELDS = ['model', 'format', 'instruction', 'context', 'k', 'shots', 'cot'] as const;
@@ -29,80 +30,54 @@ export function groupSamples(samples: Iterable<SampleRecord>): Map<string, Sampl
   return groups;
 }
 
-interface Rate {
-  value: number | null;
-  interval: Interval;
-}
-
-function rate(k: number, n: number): Rate {
-  return { value: n > 0 ? k / n : null, interval: wilsonInterval(k, n) };
-}
-
 function count<T>(values: readonly T[], predicate: (value: T) => boolean): number {
   let total = 0;
   for (const value of values) if (predicate(value)) total += 1;
   return total;
 }
 
+/** A metric over its subset's samples: null when the subset is empty (then it has no interval). */
+function evaluate(metric: MetricDef, scores: readonly SampleScores[]): { value: number | null; interval: Interval } {
+  const n = scores.length;
+  if (metric.kind === 'rate') {
+    const k = count(scores, metric.value);
+    return { value: n > 0 ? k / n : null, interval: wilsonInterval(k, n) };
+  }
+  const values = scores.map(metric.value);
+  return { value: n > 0 ? values.reduce((sum, value) => sum + value, 0) / n : null, interval: meanInterval(values) };
+}
+
 /**
- * Rates over the non-excluded samples. `accuracy`, `exactMatch`, `f1` and `refusalRate` are 0 for
- * an empty cell (their type is not nullable; `n = 0` says why); the conditional rates are null when
- * their denominator is 0 and then have no `ci95` entry.
+ * Every metric of the METRICS table over the non-excluded samples. A metric over all of them
+ * (`accuracy`, `exactMatch`, `f1`, `refusalRate`, `cotMissingAnswer`) is 0 for an empty cell (its
+ * type is not nullable; `n = 0` says why); the conditional rates are null when their denominator is
+ * 0. Either way such a metric has no `ci95` entry. Metrics that apply to some cells only (CoT, proof)
+ * are left out elsewhere, and come after `excludedContextOverflow`.
  */
 export function aggregateCell(cell: Cell, samples: readonly SampleRecord[]): CellAggregate {
-  const scored = samples.filter((sample) => sample.excluded === undefined);
+  const scored = samples.filter((sample) => sample.excluded === undefined).map((sample) => sample.scores);
   const n = scored.length;
-  const withAnswer = scored.filter((sample) => sample.scores.answerInContext);
-  const withoutAnswer = scored.filter((sample) => !sample.scores.answerInContext);
 
   const ci95: Record<string, Interval> = {};
-  const record = (name: string, value: Rate): number | null => {
-    if (value.value !== null) ci95[name] = value.interval;
-    return value.value;
-  };
+  const always: Partial<Record<MetricName, number | null>> = {};
+  const some: Partial<Record<MetricName, number | null>> = {};
+  for (const metric of METRIC_DEFS) {
+    const subset: Subset = SUBSETS[metric.over];
+    if (subset.appliesTo && !subset.appliesTo(cell, scored)) continue;
+    const { value, interval } = evaluate(metric, scored.filter(subset.includes));
+    if (value !== null) ci95[metric.name] = interval;
+    (subset.appliesTo ? some : always)[metric.name] = value ?? subset.empty;
+  }
 
-  const accuracy = record('accuracy', rate(count(scored, (s) => s.scores.correct), n)) ?? 0;
-  const exactMatch = record('exactMatch', rate(count(scored, (s) => s.scores.exactMatch), n)) ?? 0;
-  const f1Values = scored.map((s) => s.scores.f1);
-  const f1 = n > 0 ? f1Values.reduce((sum, value) => sum + value, 0) / n : 0;
-  if (n > 0) ci95.f1 = meanInterval(f1Values);
-  const refusalRate = record('refusalRate', rate(count(scored, (s) => s.scores.refusal), n)) ?? 0;
-
-  const aggregate: CellAggregate = {
+  // The table and CellAggregate agree field by field (checked at compile time in scoring/metrics.ts).
+  return {
     ...cellOf(cell),
     n,
-    nAnswerInContext: withAnswer.length,
-    nAnswerAbsent: withoutAnswer.length,
-    accuracy,
-    exactMatch,
-    f1,
-    refusalRate,
-    negativeRejectionRate: record(
-      'negativeRejectionRate',
-      rate(count(withoutAnswer, (s) => s.scores.refusal), withoutAnswer.length),
-    ),
-    overRefusalRate: record('overRefusalRate', rate(count(withAnswer, (s) => s.scores.refusal), withAnswer.length)),
-    parametricRecall: record(
-      'parametricRecall',
-      rate(count(withoutAnswer, (s) => s.scores.correct), withoutAnswer.length),
-    ),
-    contextAccuracy: record('contextAccuracy', rate(count(withAnswer, (s) => s.scores.correct), withAnswer.length)),
+    nAnswerInContext: count(scored, SUBSETS.answerInContext.includes),
+    nAnswerAbsent: count(scored, SUBSETS.answerAbsent.includes),
+    ...always,
     ci95,
     excludedContextOverflow: samples.length - n,
-  };
-
-  if (cell.cot) {
-    // Share of responses without a final `Answer:` line (a fraction, like every rate here).
-    aggregate.cotMissingAnswer =
-      record('cotMissingAnswer', rate(count(scored, (s) => s.scores.cotAnswerFound !== true), n)) ?? 0;
-  }
-  if (scored.some((s) => s.scores.proof !== undefined)) {
-    // Among responses that gave a proof at all; a response without `Proof:` is not "incoherent".
-    const withProof = scored.filter((s) => s.scores.proof !== undefined && s.scores.proof !== null);
-    aggregate.proofCoherence = record(
-      'proofCoherence',
-      rate(count(withProof, (s) => s.scores.proofCoherent === true), withProof.length),
-    );
-  }
-  return aggregate;
+    ...some,
+  } as CellAggregate;
 }

@@ -1,4 +1,5 @@
 // Samples → cell aggregates and base-vs-instruct pair records for a suite.
+import { coordinatesOf } from '../suite/grid.js';
 import type { Suite } from '../suite/load.js';
 import type { CellAggregate, PairRecord, SampleRecord } from '../types.js';
 import { aggregateCell, cellKey, groupSamples } from './cells.js';
@@ -19,7 +20,7 @@ export function summarize(suite: Suite, records: SampleRecord[]): { cells: CellA
   const bootstrapSamples = suite.config.metrics.bootstrap_samples;
   for (const { base, instruct } of suite.pairs) {
     const instructModel = suite.models.find((m) => m.name === instruct)!;
-    for (const point of suite.points) {
+    for (const point of suite.points.map(coordinatesOf)) {
       const baseCell = { model: base, format: 'raw' as const, ...point };
       const baseSamples = groups.get(cellKey(baseCell));
       for (const format of instructModel.formats) {

@@ -13,7 +13,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { FinishReason, GenerationRequest } from '../types.js';
-import { cacheRoot } from '../run/cache-dir.js';
+import { cacheRoot } from '../util/cache-dir.js';
 
 /** What the cache keeps of a generation (latency is not kept: a hit costs no model time). */
 export interface CachedGeneration {

@@ -1,7 +1,7 @@
 // `ragtax report <run-dir> --html`: (re)writes report.html for a finished run.
 import path from 'node:path';
 import { InputError } from '../errors.js';
-import { readRunSummary } from '../report/run-dir.js';
+import { readRunSummary } from '../rundir/read.js';
 import { writeHtmlReport } from '../report/write.js';
 
 export interface ReportCommandOptions {

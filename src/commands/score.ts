@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { aggregateCell } from '../aggregate/cells.js';
 import { at, InputError } from '../errors.js';
 import type { ScoringRule } from '../scoring/first-line.js';
+import { METRIC_DEFS, SUBSETS } from '../scoring/metrics.js';
 import { scoreResponse } from '../scoring/score.js';
 import type { Cell, CellAggregate, Interval, SampleRecord } from '../types.js';
 
@@ -164,26 +165,18 @@ function interval(value: Interval | undefined): string {
 }
 
 export function formatSummary(summary: ScoreSummary): string {
-  const rows: [string, keyof ScoreSummary, string][] = [
-    ['accuracy', 'accuracy', 'all items'],
-    ['exact match', 'exactMatch', 'all items'],
-    ['token F1', 'f1', 'all items'],
-    ['refusal rate', 'refusalRate', 'all items'],
-    ['negative rejection', 'negativeRejectionRate', 'answer absent'],
-    ['over-refusal', 'overRefusalRate', 'answer in context'],
-    ['parametric recall', 'parametricRecall', 'answer absent'],
-    ['context accuracy', 'contextAccuracy', 'answer in context'],
-  ];
   const lines = [
     `${summary.file}: ${summary.n} items (${summary.nAnswerInContext} with a gold answer in context, ${summary.nAnswerAbsent} without)`,
     `${'metric'.padEnd(20)}${'value'.padStart(8)}  ${'95% CI'.padEnd(14)}  over`,
   ];
-  for (const [label, key, over] of rows) {
-    const value = summary[key];
-    const shown = typeof value === 'number' || value === null ? value : null;
-    lines.push(`${label.padEnd(20)}${percent(shown).padStart(8)}  ${interval(summary.ci95[key]).padEnd(14)}  ${over}`);
+  // The METRICS entries with `score: 'row'`, then those with `score: 'line'` that this summary has.
+  for (const m of METRIC_DEFS.filter((m) => m.score === 'row')) {
+    lines.push(`${m.label.padEnd(20)}${percent(summary[m.name] ?? null).padStart(8)}  ${interval(summary.ci95[m.name]).padEnd(14)}  ${SUBSETS[m.over].label}`);
   }
-  if (summary.cotMissingAnswer !== undefined) lines.push(`CoT responses without an Answer: line: ${percent(summary.cotMissingAnswer)}`);
+  for (const m of METRIC_DEFS.filter((m) => m.score === 'line')) {
+    const value = summary[m.name];
+    if (value !== undefined) lines.push(`${m.label}: ${percent(value)}`);
+  }
   return `${lines.join('\n')}\n`;
 }
 

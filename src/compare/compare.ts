@@ -9,20 +9,32 @@
 //   gating: more refusals where the documents lack the answer is the behaviour NO-RES asks for, so
 //   its direction alone does not say better or worse.
 // Exact match, F1 and the overall refusal rate are reported, never gating.
+// Which metrics are compared, in which order, and how they gate: the `compare` of each METRICS entry.
 import { cellKey, cellOf } from '../aggregate/cells.js';
+import { METRIC_DEFS, SUBSETS, type MetricDef, type METRICS, type MetricName, type Subset } from '../scoring/metrics.js';
 import { pairedBootstrapInterval } from '../stats/bootstrap.js';
 import { mcnemarExactP } from '../stats/mcnemar.js';
 import type { Cell, Interval, SampleRecord } from '../types.js';
 
-export type CompareMetric = 'accuracy' | 'exactMatch' | 'f1' | 'refusalRate' | 'overRefusal';
+/** `MetricComparison.metric`: the `compare.id` of the METRICS entries that compare tests. */
+export type CompareMetric = {
+  [K in MetricName]: (typeof METRICS)[K] extends { readonly compare: { readonly id: infer Id extends string } } ? Id : never;
+}[MetricName];
 
-export const METRIC_LABELS: Record<CompareMetric, string> = {
-  accuracy: 'accuracy',
-  exactMatch: 'exact match',
-  f1: 'F1',
-  refusalRate: 'refusal rate',
-  overRefusal: 'over-refusal',
-};
+/** A METRICS entry that compare tests, with its compare settings resolved. */
+export interface ComparedMetric {
+  id: CompareMetric;
+  label: string;
+  gate: 'always' | 'never' | 'gateRefusal';
+  def: MetricDef & { name: MetricName };
+}
+
+/** The metrics compare tests, in their `compare.order`: the order of every compare output. */
+export const COMPARED_METRICS: readonly ComparedMetric[] = METRIC_DEFS.flatMap((def) => (def.compare ? [{ def, compare: def.compare }] : []))
+  .sort((a, b) => a.compare.order - b.compare.order)
+  .map(({ def, compare }) => ({ id: compare.id as CompareMetric, label: compare.label ?? def.label, gate: compare.gate, def }));
+
+export const METRIC_LABELS = Object.fromEntries(COMPARED_METRICS.map((m) => [m.id, m.label])) as Record<CompareMetric, string>;
 
 export interface CompareOptions {
   /** Largest tolerated change in percentage points (default 2). */
@@ -140,22 +152,28 @@ function binaryMetric(
   };
 }
 
-function f1Metric(pairs: readonly [SampleRecord, SampleRecord][], options: CompareOptions): MetricComparison {
-  const x = pairs.map(([, c]) => c.scores.f1);
-  const y = pairs.map(([b]) => b.scores.f1);
+function meanMetric(
+  metric: CompareMetric,
+  pairs: readonly [SampleRecord, SampleRecord][],
+  value: (s: SampleRecord) => number,
+  higherIsBetter: boolean,
+  options: CompareOptions,
+): MetricComparison {
+  const x = pairs.map(([, c]) => value(c));
+  const y = pairs.map(([b]) => value(b));
   const n = pairs.length;
   const mean = (v: number[]) => (n > 0 ? v.reduce((a, b) => a + b, 0) / n : 0);
   const baseline = mean(y);
   const candidate = mean(x);
   return {
-    metric: 'f1',
+    metric,
     n,
     baseline,
     candidate,
     diff: candidate - baseline,
     ci95: pairedBootstrapInterval(x, y, { seed: options.seed, samples: options.bootstrapSamples }),
     p: null,
-    higherIsBetter: true,
+    higherIsBetter,
     gating: false,
     regression: false,
   };
@@ -178,15 +196,14 @@ export function compareCell(
     if (b.excluded !== undefined || c.excluded !== undefined) excluded.push(id);
     else pairs.push([b, c]);
   }
-  // Over-refusal is defined where the documents shown (in both runs) hold the answer.
-  const withAnswer = pairs.filter(([b, c]) => b.scores.answerInContext && c.scores.answerInContext);
-  const metrics: MetricComparison[] = [
-    binaryMetric('accuracy', pairs, (s) => s.scores.correct, true, true, options),
-    binaryMetric('refusalRate', pairs, (s) => s.scores.refusal, false, false, options),
-    binaryMetric('overRefusal', withAnswer, (s) => s.scores.refusal, false, options.gateRefusal, options),
-    binaryMetric('exactMatch', pairs, (s) => s.scores.exactMatch, true, false, options),
-    f1Metric(pairs, options),
-  ];
+  const metrics = COMPARED_METRICS.map(({ id, gate, def }): MetricComparison => {
+    // A metric over a subset (over-refusal: the documents hold the answer) uses the pairs where both runs' samples are in it.
+    const subset: Subset = SUBSETS[def.over];
+    const on = pairs.filter(([b, c]) => subset.includes(b.scores) && subset.includes(c.scores));
+    if (def.kind === 'mean') return meanMetric(id, on, (s) => def.value(s.scores), def.higherIsBetter, options);
+    const gating = gate === 'always' || (gate === 'gateRefusal' && options.gateRefusal);
+    return binaryMetric(id, on, (s) => def.value(s.scores), def.higherIsBetter, gating, options);
+  });
   return { cell: cellOf(cell), n: pairs.length, onlyBaseline, onlyCandidate, excluded, metrics };
 }
 

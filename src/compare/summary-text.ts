@@ -2,7 +2,7 @@
 // and the plain text printed to stdout.
 import { pct, pctInterval, pValue, signedPct } from '../report/format.js';
 import type { Cell } from '../types.js';
-import { cellLabel, METRIC_LABELS, type CellComparison, type ComparisonResult, type MetricComparison } from './compare.js';
+import { cellLabel, COMPARED_METRICS, METRIC_LABELS, type CellComparison, type ComparisonResult, type MetricComparison } from './compare.js';
 import { describeMetric } from './junit.js';
 
 export interface CompareContext {
@@ -63,9 +63,10 @@ export function renderCompareMarkdown(result: ComparisonResult, ctx: CompareCont
     const get = (metric: string) => c.metrics.find((m) => m.metric === metric);
     const acc = get('accuracy');
     const accuracy = acc && acc.n > 0 ? `${pct(acc.baseline)} → ${pct(acc.candidate)}` : '–';
-    return `| ${md(cellLabel(c.cell))} | ${c.n} | ${accuracy} | ${metricCell(get('accuracy'))} | ${metricCell(get('refusalRate'))} | ${metricCell(get('overRefusal'))} | ${metricCell(get('exactMatch'))} | ${metricCell(get('f1'))} |`;
+    return `| ${md(cellLabel(c.cell))} | ${c.n} | ${accuracy} | ${COMPARED_METRICS.map((m) => metricCell(get(m.id))).join(' | ')} |`;
   });
-  const table = ['| cell | n | accuracy | accuracy Δ | refusal Δ | over-refusal Δ | EM Δ | F1 Δ |', '|---|---|---|---|---|---|---|---|', ...rows].join('\n');
+  const header = ['cell', 'n', 'accuracy', ...COMPARED_METRICS.map((m) => `${m.def.short} Δ`)];
+  const table = [`| ${header.join(' | ')} |`, `|${'---|'.repeat(header.length)}`, ...rows].join('\n');
   if (rows.length > 12) parts.push(`<details><summary>All ${rows.length} cells</summary>`, '', table, '', '</details>', '');
   else parts.push('### All cells', '', table, '');
 

@@ -1,19 +1,15 @@
 // One entry point for every dataset format, plus the few-shot split. The split guarantees that no
 // exemplar is ever evaluated: drawn exemplars are removed from the items, and a separate few-shot
 // file may not share an id or a question with them.
-import { uniformInt } from 'pure-rand/distribution/uniformInt';
-import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { InputError, at } from '../errors.js';
 import { normalizeAnswer } from '../scoring/normalize.js';
 import type { Dataset, Doc, QaItem } from '../types.js';
-import { readBeir } from './formats/beir.js';
-import { readLitm } from './formats/litm.js';
-import { readNqOpen } from './formats/nq-open.js';
-import { readRagtaxCorpus, readRagtaxItems } from './formats/ragtax.js';
-import { readSquad2 } from './formats/squad2.js';
+import { runRng, seededDraw } from '../util/seeded.js';
+import { FORMATS, type DatasetFormatName } from './formats/formats.js';
+import { readRagtaxCorpus } from './formats/ragtax.js';
 
 export interface DatasetSpec {
-  format: 'ragtax' | 'nq-open' | 'litm' | 'squad2' | 'beir';
+  format: DatasetFormatName;
   /** A file, or for `beir` the dataset folder. */
   path: string;
   /** `beir` only: the qrels split (qrels/<split>.tsv), default `test`. */
@@ -24,35 +20,10 @@ export interface DatasetSpec {
   seed: number;
 }
 
-type DatasetFormat = DatasetSpec['format'];
-
-interface FormatData {
-  items: QaItem[];
-  corpus: Doc[];
+/** Reads items (and the format's own corpus); a few-shot file's generated ids get a `fewshot-` prefix. */
+function readFormat(format: DatasetFormatName, file: string, role: 'eval' | 'fewshot', split?: string): Promise<{ items: QaItem[]; corpus: Doc[] }> {
+  return FORMATS[format].read(file, { idPrefix: role === 'fewshot' ? 'fewshot-' : '', split });
 }
-
-/**
- * Reads items (and the format's own corpus). `role` only changes the ids that formats without
- * ids generate from line numbers, so a few-shot file's `nq-3` cannot clash with the test file's.
- */
-async function readFormat(format: DatasetFormat, file: string, role: 'eval' | 'fewshot', split?: string): Promise<FormatData> {
-  const prefix = role === 'fewshot' ? 'fewshot-' : '';
-  switch (format) {
-    case 'ragtax':
-      return { items: await readRagtaxItems(file), corpus: [] };
-    case 'nq-open':
-      return { items: await readNqOpen(file, `${prefix}nq-`), corpus: [] };
-    case 'litm':
-      return readLitm(file, `${prefix}litm-`);
-    case 'squad2':
-      return readSquad2(file);
-    case 'beir':
-      return readBeir(file, split);
-  }
-}
-
-/** Formats whose corpus comes with the data; a separate `corpus` file would break their gold ids. */
-const OWN_CORPUS: ReadonlySet<DatasetFormat> = new Set(['litm', 'squad2', 'beir']);
 
 /**
  * Loads a dataset. `corpus` (a ragtax corpus JSONL) is accepted for `ragtax` and `nq-open` only;
@@ -61,7 +32,7 @@ const OWN_CORPUS: ReadonlySet<DatasetFormat> = new Set(['litm', 'squad2', 'beir'
  * with the seed and removed from the evaluated items (which keep their file order).
  */
 export async function loadDataset(spec: DatasetSpec): Promise<Dataset> {
-  if (spec.corpus !== undefined && OWN_CORPUS.has(spec.format)) {
+  if (spec.corpus !== undefined && FORMATS[spec.format].ownCorpus) {
     throw new InputError(
       at(spec.corpus, undefined, `format \`${spec.format}\` brings its own corpus; a separate corpus file is not supported`),
     );
@@ -94,7 +65,7 @@ export function drawExemplars(items: QaItem[], size: number, seed: number, file:
   if (candidates.length < size) {
     throw new InputError(at(file, undefined, `cannot draw ${size} few-shot exemplars: only ${candidates.length} answerable items`));
   }
-  const drawn = seededDraw(candidates, size, seed);
+  const drawn = seededDraw(candidates, size, runRng(seed));
   const drawnIds = new Set(drawn.map((item) => item.id));
   return { drawn, rest: items.filter((item) => !drawnIds.has(item.id)) };
 }
@@ -102,18 +73,8 @@ export function drawExemplars(items: QaItem[], size: number, seed: number, file:
 /** `size` items drawn with the seed, returned in their input order (a representative subset). */
 export function sampleItems(items: readonly QaItem[], size: number, seed: number): QaItem[] {
   if (size >= items.length) return [...items];
-  const chosen = new Set(seededDraw([...items], size, seed).map((item) => item.id));
+  const chosen = new Set(seededDraw(items, size, runRng(seed)).map((item) => item.id));
   return items.filter((item) => chosen.has(item.id));
-}
-
-/** The first `size` positions of a seeded Fisher–Yates shuffle (shuffles `pool` in place). */
-function seededDraw<T>(pool: T[], size: number, seed: number): T[] {
-  const rng = xoroshiro128plus(seed);
-  for (let i = 0; i < size; i++) {
-    const j = uniformInt(rng, i, pool.length - 1);
-    [pool[i], pool[j]] = [pool[j]!, pool[i]!];
-  }
-  return pool.slice(0, size);
 }
 
 /** A few-shot item may not be an evaluated item under another name (same id or same question). */

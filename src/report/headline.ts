@@ -1,6 +1,6 @@
 // The few lines `ragtax run` prints when it finishes: where the outputs are and the alignment tax.
 import path from 'node:path';
-import type { RunSummary } from '../run/runner.js';
+import type { RunSummary } from '../rundir/types.js';
 import { pct, pctInterval, pValue, signedPct } from './format.js';
 
 export function printHeadline(summary: RunSummary, outDir: string, out: NodeJS.WritableStream): void {

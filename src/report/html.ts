@@ -7,8 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { cellKey, cellOf } from '../aggregate/cells.js';
-import { PACKAGE_ROOT } from '../run/manifest.js';
-import type { RunSummary } from '../run/runner.js';
+import { PACKAGE_ROOT } from '../rundir/manifest.js';
+import type { RunSummary } from '../rundir/types.js';
 import type { Cell, SampleRecord } from '../types.js';
 import { CLIENT_JS } from './html-client.js';
 

@@ -1,7 +1,8 @@
 // report.md: the tables a person reads first (alignment tax), then every cell, retrieval quality
 // and what was excluded.
 import type { CellAggregate, PairRecord } from '../types.js';
-import type { RunSummary } from '../run/runner.js';
+import type { RunSummary } from '../rundir/types.js';
+import { METRIC_DEFS } from '../scoring/metrics.js';
 import { pct, pctInterval, pValue, signedPct } from './format.js';
 
 function table(header: string[], rows: string[][]): string {
@@ -32,6 +33,17 @@ function pairRows(pairs: PairRecord[]): string[][] {
   ]);
 }
 
+/** report.md's cells table shows the METRICS entries with `markdown: 'column' | 'column+ci'`, in table order. */
+const COLUMNS = METRIC_DEFS.filter((m) => m.markdown === 'column' || m.markdown === 'column+ci');
+const COT_NOTES = METRIC_DEFS.filter((m) => m.markdown === 'cot-note');
+const COLUMN_HEADERS = COLUMNS.map((m) => (m.markdown === 'column+ci' ? `${m.short} [95% CI]` : m.short));
+
+/** `yes (12.5% without Answer:)`: the CoT column with the non-zero `cot-note` metrics. */
+function cotColumn(c: CellAggregate): string {
+  if (!c.cot) return 'no';
+  return `yes${COT_NOTES.map((m) => (c[m.name] ? ` (${pct(c[m.name])}% ${m.short})` : '')).join('')}`;
+}
+
 function cellRows(cells: CellAggregate[]): string[][] {
   return cells.map((c) => [
     c.model,
@@ -39,16 +51,9 @@ function cellRows(cells: CellAggregate[]): string[][] {
     setting(c),
     c.context === 'retrieved' ? String(c.k) : `${c.context} ${c.k}`,
     String(c.shots),
-    c.cot ? `yes${c.cotMissingAnswer ? ` (${pct(c.cotMissingAnswer)}% without Answer:)` : ''}` : 'no',
+    cotColumn(c),
     String(c.n),
-    `${pct(c.accuracy)} ${pctInterval(c.ci95.accuracy)}`,
-    pct(c.exactMatch),
-    pct(c.f1),
-    pct(c.refusalRate),
-    pct(c.negativeRejectionRate),
-    pct(c.overRefusalRate),
-    pct(c.parametricRecall),
-    pct(c.contextAccuracy),
+    ...COLUMNS.map((m) => (m.markdown === 'column+ci' ? `${pct(c[m.name])} ${pctInterval(c.ci95[m.name])}` : pct(c[m.name]))),
   ]);
 }
 
@@ -106,7 +111,7 @@ export function renderMarkdown(summary: RunSummary): string {
   );
   parts.push(
     table(
-      ['model', 'format', 'instruction', 'k', 'shots', 'CoT', 'n', 'accuracy [95% CI]', 'EM', 'F1', 'refusal', 'neg. rejection', 'over-refusal', 'parametric recall', 'context acc.'],
+      ['model', 'format', 'instruction', 'k', 'shots', 'CoT', 'n', ...COLUMN_HEADERS],
       cellRows(summary.cells),
     ),
     '',

@@ -1,18 +1,12 @@
 // Writes summary.json, summary.csv, report.md and report.html. Each file is written to a temporary name and
 // renamed, so a crash never leaves a file that looks complete but is not.
-import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { RunSummary } from '../run/runner.js';
+import { readRunSamples } from '../rundir/read.js';
+import { SUMMARY_FILE, type RunSummary } from '../rundir/types.js';
+import { writeAtomically } from '../util/atomic-write.js';
 import { renderCsv } from './csv.js';
 import { buildHtmlReport } from './html.js';
 import { renderMarkdown } from './markdown.js';
-import { readRunSamples } from './run-dir.js';
-
-async function writeAtomically(file: string, content: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, content);
-  await rename(tmp, file);
-}
 
 export async function writeReports(outDir: string, summary: RunSummary): Promise<void> {
   await writeAtomically(path.join(outDir, 'summary.csv'), renderCsv(summary.cells));
@@ -20,7 +14,7 @@ export async function writeReports(outDir: string, summary: RunSummary): Promise
   // report.html reads the samples back from samples.jsonl (closed by now), the one record of them.
   await writeHtmlReport(outDir, summary);
   // summary.json last: its presence marks a finished run.
-  await writeAtomically(path.join(outDir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  await writeAtomically(path.join(outDir, SUMMARY_FILE), JSON.stringify(summary, null, 2) + '\n');
 }
 
 /** Writes `<outDir>/report.html` (or `file`) from a summary and the run's samples.jsonl. */

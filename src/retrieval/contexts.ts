@@ -2,13 +2,11 @@
 // follows `order`: 'ascending' (the paper's choice) puts the best document LAST, next to the
 // question. Duplicates (same title + text) are dropped before counting to k. Everything here is
 // deterministic given the retriever, so every model sees byte-identical contexts.
-import { createHash } from 'node:crypto';
-import { uniformInt } from 'pure-rand/distribution/uniformInt';
-import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { contentKey } from '../data/formats/doc-id.js';
 import { InputError } from '../errors.js';
 import { containsAnswer } from '../scoring/normalize.js';
 import type { ContextMode, Doc, DocOrder, ItemContext, QaItem, Retriever } from '../types.js';
+import { itemRng, seededInt } from '../util/seeded.js';
 
 export type OraclePosition = number | 'first' | 'last' | 'random';
 
@@ -110,14 +108,10 @@ function shortfallError(item: QaItem, found: number, want: number, mode: Context
   );
 }
 
-function itemSeed(seed: number, itemId: string): number {
-  return (seed ^ createHash('sha256').update(itemId).digest().readInt32LE(0)) | 0;
-}
-
 function oracleIndex(position: OraclePosition, k: number, seed: number, itemId: string): number {
   if (position === 'first') return 0;
   if (position === 'last') return k - 1;
-  if (position === 'random') return uniformInt(xoroshiro128plus(itemSeed(seed, itemId)), 0, k - 1);
+  if (position === 'random') return seededInt(itemRng(seed, itemId, 'oracle'), 0, k - 1);
   if (!Number.isInteger(position) || position < 0 || position >= k) {
     throw new InputError(`oracle position ${position} is outside 0..${k - 1} (k = ${k})`);
   }

@@ -10,7 +10,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError, RuntimeFailure } from '../errors.js';
-import { sha256File } from './vector-index.js';
+import { sha256File } from '../util/hash.js';
 
 export type Pooling = 'mean' | 'cls';
 export type EmbedRole = 'query' | 'passage';

@@ -2,7 +2,7 @@
 // loaded from the cache: shared by `ragtax run` (makeRetriever) and `ragtax index`.
 import path from 'node:path';
 import { InputError } from '../errors.js';
-import { cacheRoot } from '../run/cache-dir.js';
+import { cacheRoot } from '../util/cache-dir.js';
 import type { Doc, Retriever } from '../types.js';
 import type { Suite } from '../suite/load.js';
 import { createBm25Retriever, type Bm25Retriever } from './bm25.js';

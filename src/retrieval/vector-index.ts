@@ -6,14 +6,13 @@
 // and renamed into place, so a reader never sees half an index. hnswlib reads a file of another
 // dimension without complaint and aborts on some corrupt files, so the meta and the checksum are
 // checked before the native reader ever sees the file.
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { RuntimeFailure } from '../errors.js';
+import { sha256File } from '../util/hash.js';
 
 // hnswlib-node is a CommonJS native addon; load it on first use so BM25-only runs never pay for it.
 const require = createRequire(import.meta.url);
@@ -275,12 +274,6 @@ export class HnswIndex implements VectorIndex {
 }
 
 // ---------------------------------------------------------------- persistence
-
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(file), hash);
-  return hash.digest('hex');
-}
 
 /** Writes `index` and its meta into `folder` atomically (temp folder + rename). */
 export async function saveIndex(folder: string, index: VectorIndex, meta: Omit<IndexMeta, 'dataFile' | 'dataSha256' | 'dataBytes' | 'format'>): Promise<IndexMeta> {

@@ -18,7 +18,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { InputError } from '../errors.js';
-import { loadModel } from '../models/registry.js';
+import { loadModel } from '../models/backends.js';
 import type { ChatMessage, DecodingParams, GenerationRequest, GenerationResult, LoadedModel } from '../types.js';
 
 export interface ServeOptions {

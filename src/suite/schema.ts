@@ -2,62 +2,23 @@
 // not named here is rejected (strict objects) so a misspelt field never silently falls back to a
 // default.
 import { z } from 'zod';
-import { PRESET_NAMES } from '../prompts/presets.js';
+import { FORMAT_NAMES } from '../data/formats/formats.js';
+import { BACKENDS, DEFAULT_BACKEND, type ModelEntry } from '../models/backends.js';
 
 const oneOrMany = <T extends z.ZodTypeAny>(item: T) =>
   z.union([item, z.array(item).nonempty()]).transform((v): z.infer<T>[] => (Array.isArray(v) ? v : [v]));
 
-const modelSchema = z
-  .object({
-    backend: z.enum(['transformers', 'openai', 'gguf']).default('transformers'),
-    /** Local folder (relative to the suite file) in transformers.js layout. */
-    path: z.string().min(1).optional(),
-    /** Hugging Face model id (needs `allow_remote: true` unless already in the cache). */
-    hf_id: z.string().min(1).optional(),
-    formats: oneOrMany(z.enum(['raw', 'chat'])).default(['raw']),
-    dtype: z.string().default('fp32'),
-    /** transformers: cpu | cuda | webgpu; gguf: cpu | cuda | vulkan. */
-    device: z.enum(['cpu', 'cuda', 'webgpu', 'vulkan']).default('cpu'),
-    batch_size: z.number().int().min(1).max(1024).default(16),
-    allow_remote: z.boolean().default(false),
-    cache_dir: z.string().optional(),
-    // `backend: gguf` (a .gguf file through node-llama-cpp; see src/models/gguf.ts). `path` is the
-    // file, `batch_size` the sequences generated in parallel.
-    /** Layers offloaded to the GPU (default all on cuda/vulkan). */
-    gpu_layers: z.number().int().min(0).optional(),
-    /** Tokens per sequence (default the model's trained context, at most 8192). */
-    context_size: z.number().int().min(16).optional(),
-    /** CPU threads (default: all math cores). */
-    threads: z.number().int().min(1).max(1024).optional(),
-    /** KV cache precision: f16 (llama.cpp's default) or f32 (matches an fp32 reference; twice the memory). */
-    kv_cache: z.enum(['f16', 'f32']).optional(),
-    // `backend: openai` (an OpenAI-compatible server; see src/models/openai.ts and docs/scale-out.md)
-    /** Base URLs of the server's replicas (`http://host:8000` or `http://host:8000/v1`). */
-    endpoints: oneOrMany(z.string().url()).optional(),
-    /** The server's model id (as listed by GET /v1/models). */
-    model: z.string().min(1).optional(),
-    /** NAME of the environment variable holding the API key (the key itself never goes in a suite). */
-    api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
-    /** server: messages to /v1/chat/completions (server-side template); rendered: ragtax renders the template (needs `tokenizer`). */
-    chat_mode: z.enum(['server', 'rendered']).optional(),
-    /** Local tokenizer folder (tokenizer.json, tokenizer_config.json): token counts and the `rendered` chat template. */
-    tokenizer: z.string().min(1).optional(),
-    /** Requests in flight per endpoint (default 8). */
-    concurrency: z.number().int().min(1).max(1024).optional(),
-    timeout_s: z.number().positive().max(86400).optional(),
-    max_retries: z.number().int().min(0).max(100).optional(),
-    /** Stop strings sent to the server (OpenAI accepts 4); the rest are applied by ragtax. */
-    max_stops: z.number().int().min(0).max(64).optional(),
-    /** Context length when the server does not report max_model_len. */
-    context_length: z.number().int().min(1).optional(),
-  })
-  .strict()
-  .refine((m) => m.backend === 'openai' || (m.path === undefined) !== (m.hf_id === undefined), {
-    message: 'give exactly one of `path` (a local model folder) or `hf_id` (a Hugging Face id)',
-  })
-  .refine((m) => m.backend !== 'openai' || (m.endpoints !== undefined && m.model !== undefined && m.path === undefined && m.hf_id === undefined), {
-    message: '`backend: openai` needs `endpoints` (one or more server URLs) and `model` (the server\'s model id), and takes no `path` or `hf_id`',
-  });
+/**
+ * A model entry: the settings its backend declares (src/models/backends.ts), chosen by `backend`
+ * (default transformers). Built from the backend table, so a backend's settings are declared once.
+ */
+export const modelSchema = z.preprocess(
+  (entry) => (typeof entry === 'object' && entry !== null && !Array.isArray(entry) && !('backend' in entry) ? { backend: DEFAULT_BACKEND, ...entry } : entry),
+  z.discriminatedUnion(
+    'backend',
+    Object.values(BACKENDS).map((b) => b.settings) as unknown as [z.ZodDiscriminatedUnionOption<'backend'>, ...z.ZodDiscriminatedUnionOption<'backend'>[]],
+  ),
+) as unknown as z.ZodType<ModelEntry, z.ZodTypeDef, unknown>;
 
 /** `retrieval.dense`: the embedding model and the vector index of the dense and hybrid retrievers. */
 const denseSchema = z
@@ -137,7 +98,7 @@ export const suiteSchema = z
     seed: z.number().int().min(0).default(1),
     dataset: z
       .object({
-        format: z.enum(['ragtax', 'nq-open', 'litm', 'squad2', 'beir']).default('ragtax'),
+        format: z.enum(FORMAT_NAMES).default('ragtax'),
         path: z.string().min(1),
         /** `beir` only: which qrels/<split>.tsv to read (default test). */
         split: z.string().regex(/^[\w.-]+$/, 'a plain split name such as test, dev or train').optional(),
@@ -204,9 +165,4 @@ export const suiteSchema = z
   .strict();
 
 export type SuiteFile = z.infer<typeof suiteSchema>;
-export type ModelEntry = z.infer<typeof modelSchema>;
-export type GridBlock = z.infer<typeof gridBlockSchema>;
-export type DenseEntry = z.infer<typeof denseSchema>;
 export type SweepConfig = z.infer<typeof sweepSchema>;
-
-export const KNOWN_INSTRUCTIONS = PRESET_NAMES;

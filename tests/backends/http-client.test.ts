@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { InputError, RuntimeFailure } from '../../src/errors.js';
-import { openModel, modelFingerprint } from '../../src/models/registry.js';
+import { openModel, modelFingerprint } from '../../src/models/backends.js';
 import type { DecodingParams, GenerationRequest } from '../../src/types.js';
 import { completion, delay, json, modelsList, testServer, type TestServer } from './helpers.js';
 

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type RunningServer } from '../../src/serve/server.js';
-import type { RunSummary } from '../../src/run/runner.js';
+import type { RunSummary } from '../../src/rundir/types.js';
 import type { SampleRecord } from '../../src/types.js';
 import { FIXTURE_DATA, ragtax, ROOT, TINY_BASE, TINY_CHAT } from './helpers.js';
 

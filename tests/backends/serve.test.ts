@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadModel } from '../../src/models/registry.js';
+import { loadModel } from '../../src/models/backends.js';
 import { startServer } from '../../src/serve/server.js';
 import { MIXED_PROMPTS } from '../models/helpers.js';
 import { CLI, FIXTURE_DATA, json, modelsList, ragtax, ROOT, testServer, TINY_BASE, TINY_CHAT } from './helpers.js';

@@ -33,7 +33,9 @@ describe('suite: backend openai entries', () => {
     const a = suite.models.find((m) => m.name === 'a')!;
     assert.equal(a.backend, 'openai');
     assert.equal(a.source, 'openai:llama');
-    assert.deepEqual(a.openai, {
+    assert.deepEqual(a.spec, {
+      backend: 'openai',
+      name: 'a',
       endpoints: ['http://h1:8000/v1', 'http://h2:8000'],
       model: 'llama',
       apiKeyEnv: 'MY_KEY',

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { CachingGenerator, modelCacheKey } from '../../src/cache/caching-generator.js';
 import { GenerationCache, generationKey } from '../../src/cache/generation-cache.js';
-import { fingerprintModel } from '../../src/models/transformers.js';
+import { fingerprintModel } from '../../src/models/transformers/engine.js';
 import type { DecodingParams, GenerationRequest, GenerationResult, Generator } from '../../src/types.js';
 import { copyFixture, removeFolder, TINY_BASE } from '../models/helpers.js';
 

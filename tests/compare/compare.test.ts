@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it, test } from 'node:test';
-import { runCompareCommand, type CompareCommandOptions } from '../../src/compare/command.js';
-import { compareSamples, DEFAULT_COMPARE_OPTIONS } from '../../src/compare/compare.js';
+import { runCompareCommand, type CompareCommandOptions } from '../../src/commands/compare.js';
+import { COMPARED_METRICS, compareSamples, DEFAULT_COMPARE_OPTIONS, METRIC_LABELS } from '../../src/compare/compare.js';
 import { RagtaxError } from '../../src/errors.js';
 import { xmlEscape } from '../../src/compare/junit.js';
 import { pairedBootstrapInterval } from '../../src/stats/bootstrap.js';
@@ -245,6 +245,19 @@ describe('compare statistics (hand-computed)', () => {
     assert.equal(f1.p, null);
     assert.equal(f1.diff, -0.5);
     assert.equal(f1.gating, false);
+  });
+
+  it('compares the METRICS entries that have a `compare`, in its order, with their labels and gates', () => {
+    const base = [sample('a', true, false, 1)];
+    const metrics = compareSamples(base, base, options).cells[0]!.metrics;
+    assert.deepEqual(metrics.map((m) => [m.metric, METRIC_LABELS[m.metric], m.gating, m.higherIsBetter]), [
+      ['accuracy', 'accuracy', true, true],
+      ['refusalRate', 'refusal rate', false, false],
+      ['overRefusal', 'over-refusal', false, false],
+      ['exactMatch', 'exact match', false, true],
+      ['f1', 'F1', false, true],
+    ]);
+    assert.deepEqual(COMPARED_METRICS.map((m) => m.def.name), ['accuracy', 'refusalRate', 'overRefusalRate', 'exactMatch', 'f1']);
   });
 
   it('over-refusal gates only when asked, and only on a rise', () => {

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import type { RunSummary } from '../../src/run/runner.js';
+import type { RunSummary } from '../../src/rundir/types.js';
 import type { SampleRecord } from '../../src/types.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');

@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { runSuite, type RunSummary } from '../../src/run/runner.js';
+import { runSuite } from '../../src/run/runner.js';
+import type { RunSummary } from '../../src/rundir/types.js';
 import { loadSuite } from '../../src/suite/load.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');

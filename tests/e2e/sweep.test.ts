@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { PRESETS, RGB_REFUSAL, withRgbRefusal } from '../../src/prompts/presets.js';
 import { runSuite } from '../../src/run/runner.js';
-import { decodingFor, instructionFor, loadSuite, scoringFor } from '../../src/suite/load.js';
+import { loadSuite } from '../../src/suite/load.js';
 import type { SampleRecord } from '../../src/types.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -56,12 +56,12 @@ test('the sweep expands one factor at a time at the matching grid points', async
   );
   // 4 base points; at k=2: nores gets 3 variants, no-rejection 2 (no refusal to reword).
   assert.equal(suite.points.length, 4 + 3 + 2);
-  assert.deepEqual([...suite.variants.keys()], ['max_new_tokens=12', 'refusal=rgb', 'scoring_rule=whole']);
+  assert.deepEqual([...new Set(suite.points.flatMap((p) => (p.variant === undefined ? [] : [p.variant])))], ['max_new_tokens=12', 'refusal=rgb', 'scoring_rule=whole']);
   const at = (variant: string, instruction = 'nores') => suite.points.find((p) => p.variant === variant && p.instruction === instruction)!;
-  assert.equal(decodingFor(suite, at('max_new_tokens=12')).maxNewTokens, 12);
-  assert.equal(instructionFor(suite, at('refusal=rgb')).refusal, RGB_REFUSAL);
-  assert.deepEqual(scoringFor(suite, at('refusal=rgb')).refusalMarkers, ['insufficient information']);
-  assert.equal(scoringFor(suite, at('scoring_rule=whole')).rule, 'whole');
+  assert.equal(at('max_new_tokens=12').settings.decoding.maxNewTokens, 12);
+  assert.equal(at('refusal=rgb').settings.instruction.refusal, RGB_REFUSAL);
+  assert.deepEqual(at('refusal=rgb').settings.scoring.refusalMarkers, ['insufficient information']);
+  assert.equal(at('scoring_rule=whole').settings.scoring.rule, 'whole');
   assert.equal(suite.points.some((p) => p.variant === 'refusal=rgb' && p.instruction === 'no-rejection'), false);
 });
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { AutoTokenizer, env } from '@huggingface/transformers';
-import { chatRendererFor, loadTransformersModel } from '../../src/models/transformers.js';
+import { chatRendererFor, loadTransformersModel } from '../../src/models/transformers/engine.js';
 import type { ChatMessage } from '../../src/types.js';
 import { greedy, SMOLLM_TOKENIZER, TINY_BASE, TINY_CHAT } from './helpers.js';
 

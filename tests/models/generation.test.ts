@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadTransformersModel } from '../../src/models/transformers.js';
+import { loadTransformersModel } from '../../src/models/transformers/engine.js';
 import { InputError } from '../../src/errors.js';
 import type { GenerationRequest, GenerationResult, LoadedModel } from '../../src/types.js';
 import { greedy, MIXED_PROMPTS, TINY_BASE, TINY_CHAT } from './helpers.js';

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { kvDecoder } from '../../src/models/kv-decode.js';
-import { loadTransformersModel } from '../../src/models/transformers.js';
+import { kvDecoder } from '../../src/models/transformers/kv-decode.js';
+import { loadTransformersModel } from '../../src/models/transformers/engine.js';
 import type { DecodingParams, GenerationRequest, GenerationResult } from '../../src/types.js';
 import { greedy, MIXED_PROMPTS, REPO_ROOT, TINY_BASE, TINY_CHAT } from './helpers.js';
 

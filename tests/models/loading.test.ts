@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { InputError } from '../../src/errors.js';
-import { loadModel, type ModelSpec } from '../../src/models/registry.js';
-import { loadTransformersModel } from '../../src/models/transformers.js';
+import { loadModel, type ModelSpec } from '../../src/models/backends.js';
+import { loadTransformersModel } from '../../src/models/transformers/engine.js';
 import { copyFixture, greedy, REPO_ROOT, removeFolder, TINY_BASE, TINY_CHAT } from './helpers.js';
 
 /** Asserts an InputError whose message matches every pattern. */

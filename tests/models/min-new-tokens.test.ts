@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadTransformersModel } from '../../src/models/transformers.js';
+import { loadTransformersModel } from '../../src/models/transformers/engine.js';
 import type { DecodingParams, GenerationRequest, LoadedModel } from '../../src/types.js';
 
 const INSTRUCT = path.resolve(import.meta.dirname, '../../models/quennland-instruct');

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { AutoTokenizer, env } from '@huggingface/transformers';
-import { TokenMemo } from '../../src/models/transformers.js';
+import { TokenMemo } from '../../src/models/transformers/engine.js';
 
 env.allowRemoteModels = false;
 const TINY_BASE = path.resolve(import.meta.dirname, '../fixtures/models/tiny-base');

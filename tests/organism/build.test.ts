@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { containsAnswer } from '../../src/scoring/normalize.js';
 import { PRESETS } from '../../src/prompts/presets.js';
-import { buildOrganism, writeOrganism, CORPUS_DIR, TRAIN_DIR } from '../../src/organism/build.js';
+import { buildOrganism, writeOrganism, CORPUS_DIR, TRAIN_DIR } from '../../tools/organism/world/build.js';
 
 const options = { seed: 7, scale: 0.25, sftExamples: 1500 };
 const first = buildOrganism(options);

@@ -2,10 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { containsAnswer, normalizeAnswer } from '../../src/scoring/normalize.js';
-import { buildWorld, DEFAULT_SEED } from '../../src/organism/world.js';
-import { buildCorpus, docHaystack } from '../../src/organism/corpus.js';
-import { buildQa } from '../../src/organism/qa.js';
-import { Rng } from '../../src/organism/rng.js';
+import { buildWorld, DEFAULT_SEED } from '../../tools/organism/world/world.js';
+import { buildCorpus, docHaystack } from '../../tools/organism/world/corpus.js';
+import { buildQa } from '../../tools/organism/world/qa.js';
+import { Rng } from '../../tools/organism/world/rng.js';
 
 const world = buildWorld({ seed: DEFAULT_SEED });
 const corpus = buildCorpus(world, new Rng(DEFAULT_SEED, 'corpus'));

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { embedSamples, renderHtml, scriptSafeJson } from '../../src/report/html.js';
-import type { RunSummary } from '../../src/run/runner.js';
+import type { RunSummary } from '../../src/rundir/types.js';
 import type { CellAggregate, SampleRecord } from '../../src/types.js';
 
 const HOSTILE = '</script><script>window.__xss = 1</script><!-- <img src=x onerror=alert(1)> \u2028\u2029 & "quotes" \'single\'';

@@ -6,9 +6,9 @@ import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, statSync
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import type { RunSummary } from '../../src/run/runner.js';
+import type { RunSummary } from '../../src/rundir/types.js';
 import type { SampleRecord } from '../../src/types.js';
-import { sampleKey } from '../../src/run/resume.js';
+import { sampleKey } from '../../src/rundir/sample-record.js';
 import { CLI, ragtax, TINY_SUITE } from './helpers.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'ragtax-resume-'));

@@ -11,7 +11,8 @@ import { readNqOpen } from '../../src/data/formats/nq-open.js';
 import { readLitm } from '../../src/data/formats/litm.js';
 import { readRagtaxCorpus, readRagtaxItems } from '../../src/data/formats/ragtax.js';
 import { readSquad2 } from '../../src/data/formats/squad2.js';
-import { recoverSamples, sampleKey } from '../../src/run/resume.js';
+import { recoverSamples } from '../../src/rundir/resume.js';
+import { sampleKey } from '../../src/rundir/sample-record.js';
 import { normalizeAnswer } from '../../src/scoring/normalize.js';
 import { loadSuite } from '../../src/suite/load.js';
 import { TINY_SUITE } from './helpers.js';
@@ -133,7 +134,8 @@ test('suite loader: mutated and random YAML gives a suite or an InputError', asy
 test('a samples file cut at any byte recovers exactly its complete lines', async () => {
   const records = [1, 2, 3].map((i) => ({
     itemId: `q${i}`, model: 'm', format: 'raw', instruction: 'nores', context: 'retrieved', k: 1, shots: 0, cot: false,
-    response: `résponse ${i} ✓`, scores: { correct: i === 1 },
+    prompt: `Question ${i}?`, response: `résponse ${i} ✓`,
+    scores: { correct: i === 1, exactMatch: i === 1, f1: i === 1 ? 1 : 0, refusal: false, answerInContext: true },
   }));
   const content = Buffer.from(records.map((r) => JSON.stringify(r)).join('\n') + '\n');
   const expected = new Set(records.map((r) => sampleKey(r as never)));

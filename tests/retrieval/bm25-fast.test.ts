@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import MiniSearch from 'minisearch';
 import { createBm25Retriever, MINISEARCH_OPTIONS, type IndexedDoc } from '../../src/retrieval/bm25.js';
-import { uniformSource, zipfPassages } from '../../src/retrieval/synthetic.js';
+import { uniformSource, zipfPassages } from '../../scripts/synthetic.js';
 import type { Doc } from '../../src/types.js';
 
 test('same scores and ranking as MiniSearch search() on Zipfian passages', async () => {

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { InputError } from '../../src/errors.js';
 import { chooseKind, createDenseRetriever } from '../../src/retrieval/dense.js';
 import type { Embedder, EmbedRole } from '../../src/retrieval/embedder.js';
-import { clusteredVectors } from '../../src/retrieval/synthetic.js';
+import { clusteredVectors } from '../../scripts/synthetic.js';
 import { checkIndex, ExactIndex, HnswIndex, IndexProblem } from '../../src/retrieval/vector-index.js';
 import type { Doc } from '../../src/types.js';
 import { scratchDir } from '../data/helpers.js';

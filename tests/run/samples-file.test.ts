@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { SamplesFile } from '../../src/run/samples-file.js';
+import { SamplesFile } from '../../src/rundir/samples-file.js';
 import type { SampleRecord } from '../../src/types.js';
 
 const record = (itemId: string) => ({ itemId, response: `answer ${itemId}` }) as unknown as SampleRecord;

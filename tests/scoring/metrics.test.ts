@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { firstLine, textForRule, wholeResponse } from '../../src/scoring/first-line.js';
-import { exactMatch, isRefusal, paperAccuracy, SCORERS, tokenF1 } from '../../src/scoring/metrics.js';
+import { exactMatch, isRefusal, METRIC_DEFS, METRICS, paperAccuracy, SUBSETS, tokenF1 } from '../../src/scoring/metrics.js';
+import type { SampleScores } from '../../src/types.js';
 import { containsAnswer, normalizeAnswer, normalizedAnswers } from '../../src/scoring/normalize.js';
 
 describe('normalizeAnswer', () => {
@@ -106,13 +107,32 @@ describe('refusal detection', () => {
   });
 });
 
-describe('SCORERS registry', () => {
-  it('exposes the metrics by name', () => {
-    // "lando calrissian no res" (4 tokens) vs "lando calrissian" (2): P = 1/2, R = 1 → F1 = 2/3.
-    const input = { scoredText: 'Lando Calrissian NO-RES', answers: ['Lando Calrissian'] };
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(SCORERS).map(([name, scorer]) => [name, scorer(input)])),
-      { accuracy: true, exact_match: false, f1: 2 / 3, refusal: true },
-    );
+describe('METRICS table', () => {
+  it('derives each metric from the per-sample scores', () => {
+    const scores: SampleScores = { correct: true, exactMatch: false, f1: 2 / 3, refusal: true, answerInContext: true, cotAnswerFound: false, proof: 'x', proofCoherent: true };
+    assert.deepEqual(Object.fromEntries(METRIC_DEFS.map((m) => [m.name, m.value(scores)])), {
+      accuracy: true,
+      exactMatch: false,
+      f1: 2 / 3,
+      refusalRate: true,
+      negativeRejectionRate: true,
+      overRefusalRate: true,
+      parametricRecall: true,
+      contextAccuracy: true,
+      cotMissingAnswer: true,
+      proofCoherence: true,
+    });
+  });
+  it('lists the metrics in summary.json order, f1 the only mean', () => {
+    assert.deepEqual(METRIC_DEFS.map((m) => m.name), Object.keys(METRICS));
+    assert.deepEqual(METRIC_DEFS.filter((m) => m.kind === 'mean').map((m) => m.name), ['f1']);
+    assert.deepEqual(METRIC_DEFS.map((m) => m.over), ['all', 'all', 'all', 'all', 'answerAbsent', 'answerInContext', 'answerAbsent', 'answerInContext', 'cot', 'withProof']);
+  });
+  it('subsets: proof coherence only among responses that gave a proof', () => {
+    const base: SampleScores = { correct: false, exactMatch: false, f1: 0, refusal: false, answerInContext: false };
+    assert.equal(SUBSETS.withProof.includes({ ...base, proof: null }), false);
+    assert.equal(SUBSETS.withProof.includes({ ...base, proof: 'p' }), true);
+    assert.equal(SUBSETS.answerAbsent.includes(base), true);
+    assert.equal(SUBSETS.answerInContext.includes(base), false);
   });
 });

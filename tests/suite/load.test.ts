@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { InputError } from '../../src/errors.js';
-import { decodingFor, loadSuite, pointKey } from '../../src/suite/load.js';
+import { pointKey } from '../../src/suite/grid.js';
+import { loadSuite } from '../../src/suite/load.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ragtax-suite-'));
 let counter = 0;
@@ -54,7 +55,7 @@ test('a valid suite resolves paths, models and the expanded grid', async () => {
   const file = suiteFile(VALID);
   const suite = await loadSuite(file);
   assert.equal(suite.name, 'demo');
-  assert.equal(suite.data.path, path.join(dir, 'data/qa.jsonl'));
+  assert.equal(suite.dataset.path, path.join(dir, 'data/qa.jsonl'));
   assert.deepEqual(suite.models.map((m) => [m.name, m.formats, m.source]), [
     ['base', ['raw'], path.join(dir, 'models/base')],
     ['chat', ['raw', 'chat'], path.join(dir, 'models/chat')],
@@ -64,9 +65,9 @@ test('a valid suite resolves paths, models and the expanded grid', async () => {
   const closed = suite.points.filter((p) => p.context === 'closed-book');
   assert.deepEqual(closed.map(pointKey), ['closed-book|closed-book|k=0|shots=0|cot=false']);
   assert.match(suite.hash, /^[0-9a-f]{64}$/);
-  const cot = decodingFor(suite, suite.points.find((p) => p.cot)!);
+  const cot = suite.points.find((p) => p.cot)!.settings.decoding;
   assert.deepEqual([cot.maxNewTokens, cot.stop, cot.temperature], [64, [], 0]);
-  const plain = decodingFor(suite, suite.points.find((p) => !p.cot)!);
+  const plain = suite.points.find((p) => !p.cot)!.settings.decoding;
   assert.deepEqual([plain.maxNewTokens, plain.stop], [15, ['\n']]);
 });
 

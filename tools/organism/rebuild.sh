@@ -20,7 +20,7 @@ T=tools/organism
 # trains the same recipe in fp32 (different weights, so different hashes).
 PREC=${PREC:---precision=bf16}
 
-npx tsx src/organism/build.ts --seed "$WORLD_SEED"
+npx tsx tools/organism/world/build.ts --seed "$WORLD_SEED"
 # 2,560 learned tokens, then every world name and value word made one token (lexicon.txt)
 $PY $T/tokenizer.py train --pretrain $OUT/pretrain.jsonl --sft $OUT/sft.jsonl --vocab 2560 --whole-words $OUT/lexicon.txt --out $OUT
 # base: pretraining only, in three phases (1 + 1 + 0.75 epochs; phases 2-3 smaller batches, re-warmed LR)

@@ -1,8 +1,8 @@
 // Document contexts for the organism's QA-shaped training text: some of the entity's own documents
 // plus distractors, in ascending relevance (the entity's own documents last, next to the question),
 // either holding the answer (a gold document is shown) or not (no shown document contains it).
-import type { Doc } from '../types.js';
-import { containsAnswer } from '../scoring/normalize.js';
+import type { Doc } from '../../../src/types.js';
+import { containsAnswer } from '../../../src/scoring/normalize.js';
 import { docHaystack, type CorpusDoc } from './corpus.js';
 import type { Fact, World } from './world.js';
 import type { Rng } from './rng.js';

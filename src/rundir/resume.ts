@@ -2,49 +2,17 @@
 // is made of (suite config, data, model files, --limit); `samples.jsonl` holds every finished
 // sample. `ragtax run --resume` checks that the suite and models are still the same ones, drops a
 // torn last line left by a kill, keeps every complete record and generates only what is missing.
-import { readFile, rename, truncate, writeFile } from 'node:fs/promises';
+import { readFile, truncate } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { cellKey } from '../aggregate/cells.js';
 import { InputError, at } from '../errors.js';
 import type { SampleRecord } from '../types.js';
-import type { Manifest } from './manifest.js';
+import { writeAtomically } from '../util/atomic-write.js';
+import { sampleKey, sampleRecordProblem } from './sample-record.js';
+import { RUN_FILE, type RunFile, type RunIdentity } from './types.js';
 
-export const RUN_FILE = 'run.json';
-export const SAMPLES_FILE = 'samples.jsonl';
 const RUN_FORMAT = 'ragtax-run/1';
-
-/** What must be equal for a resumed run to be the same run. */
-export interface RunIdentity {
-  /** sha256 of the parsed suite config (comments and formatting do not count). */
-  suiteConfigSha256: string;
-  /** sha256 of each data file by role (items, corpus, few-shot), not by path. */
-  data: Record<string, string | null>;
-  /** Per model: a hash of its files and backend settings (null: a remote model not yet downloaded, identified by source). */
-  models: Record<string, { key: string | null; source: string }>;
-  limit: number | null;
-}
-
-export interface ResumeEntry {
-  at: string;
-  /** Complete records kept from earlier invocations. */
-  samplesKept: number;
-  /** Bytes of a torn last line that were cut off. */
-  tornBytesDropped: number;
-}
-
-export interface RunFile {
-  format: typeof RUN_FORMAT;
-  identity: RunIdentity;
-  manifest: Manifest;
-  resumed: ResumeEntry[];
-}
-
-async function writeAtomically(file: string, content: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, content);
-  await rename(tmp, file);
-}
 
 export async function writeRunFile(outDir: string, run: RunFile): Promise<void> {
   await writeAtomically(path.join(outDir, RUN_FILE), JSON.stringify(run, null, 2) + '\n');
@@ -97,30 +65,6 @@ export function identityDifferences(stored: RunIdentity, current: RunIdentity): 
   return out;
 }
 
-/** The key of one sample: its item and its cell. */
-export function sampleKey(record: Pick<SampleRecord, 'itemId'> & Parameters<typeof cellKey>[0]): string {
-  return `${JSON.stringify(record.itemId)}|${cellKey(record)}`;
-}
-
-function isRecord(value: unknown): value is SampleRecord {
-  const r = value as Partial<SampleRecord> | null;
-  return (
-    typeof r === 'object' &&
-    r !== null &&
-    typeof r.itemId === 'string' &&
-    typeof r.model === 'string' &&
-    (r.format === 'raw' || r.format === 'chat') &&
-    typeof r.instruction === 'string' &&
-    typeof r.context === 'string' &&
-    typeof r.k === 'number' &&
-    typeof r.shots === 'number' &&
-    typeof r.cot === 'boolean' &&
-    typeof r.response === 'string' &&
-    typeof r.scores === 'object' &&
-    r.scores !== null
-  );
-}
-
 /**
  * Reads the records of an interrupted run. Bytes after the last newline are a line torn by a kill:
  * the file is truncated to its last complete line (so appending continues cleanly) and the torn
@@ -146,14 +90,16 @@ export async function recoverSamples(file: string, expected: ReadonlySet<string>
     } catch (error) {
       throw new InputError(at(file, line, `cannot resume: a complete line is not valid JSON (${error instanceof Error ? error.message : String(error)}); the file was damaged, not interrupted`));
     }
-    if (!isRecord(value)) throw new InputError(at(file, line, 'cannot resume: the line is not a ragtax sample record'));
-    const key = sampleKey(value);
+    const problem = sampleRecordProblem(value);
+    if (problem !== null) throw new InputError(at(file, line, `cannot resume: the line is not a ragtax sample record: ${problem}`));
+    const record = value as SampleRecord;
+    const key = sampleKey(record);
     if (!expected.has(key)) {
-      throw new InputError(at(file, line, `cannot resume: sample of item \`${value.itemId}\` for model \`${value.model}\` is not part of this suite's grid`));
+      throw new InputError(at(file, line, `cannot resume: sample of item \`${record.itemId}\` for model \`${record.model}\` is not part of this suite's grid`));
     }
-    if (seen.has(key)) throw new InputError(at(file, line, `cannot resume: duplicate sample of item \`${value.itemId}\` in cell ${cellKey(value)}`));
+    if (seen.has(key)) throw new InputError(at(file, line, `cannot resume: duplicate sample of item \`${record.itemId}\` in cell ${cellKey(record)}`));
     seen.add(key);
-    records.push(value);
+    records.push(record);
   });
   return { records, tornBytesDropped };
 }

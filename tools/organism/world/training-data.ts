@@ -5,11 +5,11 @@
 //     learns to answer from memory); quiz pages; a little `Reasoning:` text.
 // (2) SFT (instruct model): prompts rendered by ragtax's own renderer; the target is the answer
 //     when a shown document holds it and NO-RES when none does, so SFT never teaches a fact.
-import type { ChatRenderer, Doc, PromptFormat, QaItem } from '../types.js';
-import { containsAnswer } from '../scoring/normalize.js';
-import { NO_RES, PRESETS, type InstructionPreset } from '../prompts/presets.js';
-import { makeExemplar } from '../prompts/exemplars.js';
-import { renderPrompt, renderRaw, type Exemplar } from '../prompts/render.js';
+import type { ChatRenderer, Doc, PromptFormat, QaItem } from '../../../src/types.js';
+import { containsAnswer } from '../../../src/scoring/normalize.js';
+import { NO_RES, PRESETS, type InstructionPreset } from '../../../src/prompts/presets.js';
+import { makeExemplar } from '../../../src/prompts/exemplars.js';
+import { renderPrompt, renderRaw, type Exemplar } from '../../../src/prompts/render.js';
 import { kindSpec } from './attributes.js';
 import { CHAT_END } from './chat-template.js';
 import { buildContext, docsHoldAnswer, type ContextIndex } from './contexts.js';

@@ -1,7 +1,7 @@
 // QA items about quennland, one per fact, tagged by checking the corpus itself: an item is
 // in-corpus iff some document of its own entity contains the answer. A few entities are set aside
 // as the few-shot split, so exemplars never share an entity with an evaluated item.
-import { containsAnswer } from '../scoring/normalize.js';
+import { containsAnswer } from '../../../src/scoring/normalize.js';
 import { KINDS } from './attributes.js';
 import { docHaystack, type CorpusDoc } from './corpus.js';
 import { questionFor, type Fact, type World } from './world.js';

@@ -25,9 +25,8 @@ import { setMaxListeners } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError, RuntimeFailure } from '../errors.js';
+import { InputError, RuntimeFailure } from '../../errors.js';
 import type {
-  ChatMessage,
   ChatRenderer,
   DecodingParams,
   FinishReason,
@@ -36,36 +35,10 @@ import type {
   Generator,
   LoadedModel,
   ModelFingerprint,
-} from '../types.js';
+} from '../../types.js';
 import { displayUrl, EndpointPool, normaliseEndpoint } from './http-pool.js';
-
-export interface OpenAIModelSpec {
-  name: string;
-  /** Base URLs of the replicas (`http://host:8000` or `http://host:8000/v1`). */
-  endpoints: string[];
-  /** The server's model id. */
-  model: string;
-  /** Name of the environment variable that holds the API key. */
-  apiKeyEnv?: string;
-  /** Default `server`. */
-  chatMode?: 'server' | 'rendered';
-  /** Absolute local tokenizer folder (token counts; the template for `rendered`). */
-  tokenizer?: string;
-  /** Requests in flight per endpoint (default 8). */
-  concurrency?: number;
-  /** Per attempt (default 600). */
-  timeoutS?: number;
-  /** Default 5. */
-  maxRetries?: number;
-  /** Stop strings sent to the server (default 4); the others are applied by ragtax. */
-  maxStops?: number;
-  /** Overrides the server's max_model_len. */
-  contextLength?: number;
-  /** First backoff step in ms (default 500; tests make it small). */
-  retryBaseMs?: number;
-  /** Longest backoff step in ms (default 30,000). */
-  retryMaxMs?: number;
-}
+import type { OpenAIModelSpec } from './settings.js';
+import type { ModelEngine } from '../backend.js';
 
 const DEFAULTS = { concurrency: 8, timeoutS: 600, maxRetries: 5, maxStops: 4, retryBaseMs: 500, retryMaxMs: 30_000 };
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'];
@@ -241,7 +214,7 @@ async function loadLocalTokenizer(spec: OpenAIModelSpec): Promise<LocalTokenizer
     if (!existsSync(path.join(folder, file))) throw new InputError(`model '${spec.name}': tokenizer folder ${folder} has no ${file}`);
   }
   const { AutoTokenizer, env } = await import('@huggingface/transformers');
-  const { chatRendererFor } = await import('./transformers.js');
+  const { chatRendererFor } = await import('../transformers/engine.js');
   env.allowLocalModels = true;
   let tokenizer;
   try {
@@ -399,7 +372,5 @@ function finishReasonOf(choice: CompletionChoice, sentStops: boolean): FinishRea
   return sentStops ? 'stop' : 'eos';
 }
 
-/** The compact JSON that a `chat_mode: server` sample records as its prompt. */
-export function messagesPrompt(messages: ChatMessage[]): string {
-  return JSON.stringify(messages.map((m) => ({ role: m.role, content: m.content })));
-}
+/** The `openai` backend's engine (see backends.ts). Nothing loads lazily: the server holds the weights. */
+export const engine: ModelEngine<OpenAIModelSpec> = { open: openOpenAIModel, load: openOpenAIModel, fingerprint: fingerprintOpenAIModel };

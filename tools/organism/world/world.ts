@@ -2,7 +2,7 @@
 // other entities, fresh invented names or numbers. About a third of the facts (chosen by seed) are
 // meant to be ABSENT from the RAG corpus; the corpus builder keeps them out and qa.ts tags every
 // item by checking the corpus itself.
-import { PRESETS } from '../prompts/presets.js';
+import { PRESETS } from '../../../src/prompts/presets.js';
 import { COMPANY_SUFFIXES, KINDS, fill, kindSpec, schemaProse, type AttributeSpec, type EntityKind } from './attributes.js';
 import { NameRegistry } from './names.js';
 import { Rng } from './rng.js';

@@ -3,10 +3,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
-import { loadRun, type LoadedRun } from '../report/run-dir.js';
-import { compareSamples, DEFAULT_COMPARE_OPTIONS, type ComparisonResult } from './compare.js';
-import { renderJunit } from './junit.js';
-import { renderCompareMarkdown, renderCompareText, type CompareContext } from './summary-text.js';
+import { loadRun, type LoadedRun } from '../rundir/read.js';
+import { compareSamples, DEFAULT_COMPARE_OPTIONS, type ComparisonResult } from '../compare/compare.js';
+import { renderJunit } from '../compare/junit.js';
+import { renderCompareMarkdown, renderCompareText, type CompareContext } from '../compare/summary-text.js';
 
 export interface CompareCommandOptions {
   baseline: string;

@@ -3,9 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Template } from '@huggingface/jinja';
-import type { ChatMessage, ChatRenderer } from '../types.js';
+import type { ChatMessage, ChatRenderer } from '../../../src/types.js';
 
-export const CHAT_TEMPLATE_PATH = fileURLToPath(new URL('../../tools/organism/chat_template.jinja', import.meta.url));
+export const CHAT_TEMPLATE_PATH = fileURLToPath(new URL('../chat_template.jinja', import.meta.url));
 /** What ends an assistant turn; SFT chat completions end with it. */
 export const CHAT_END = '<|im_end|>';
 

@@ -3,8 +3,8 @@
 // are never stated, and a sentence is dropped when it would put an absent answer into a document
 // that mentions the entity the absent fact belongs to (e.g. a town's page naming its founder,
 // whose absent birthplace is that very town).
-import type { Doc } from '../types.js';
-import { containsAnswer } from '../scoring/normalize.js';
+import type { Doc } from '../../../src/types.js';
+import { containsAnswer } from '../../../src/scoring/normalize.js';
 import { fill, kindSpec } from './attributes.js';
 import { capitalize, statementFor, type Entity, type Fact, type World } from './world.js';
 import type { Rng } from './rng.js';

@@ -2,11 +2,9 @@
 // up-front folder validation, batched greedy generation with left padding, per-row stop
 // strings and EOS, token counting, the model's own chat template and a weights fingerprint.
 
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import {
   AutoModelForCausalLM,
   AutoTokenizer,
@@ -19,8 +17,11 @@ import {
   type PreTrainedModel,
   type PreTrainedTokenizer,
 } from '@huggingface/transformers';
-import { InputError, RuntimeFailure } from '../errors.js';
+import { InputError, messageOf, RuntimeFailure } from '../../errors.js';
+import { sha256File } from '../../util/hash.js';
 import { kvDecoder, kvGreedyDecode, type KvDecoder } from './kv-decode.js';
+import type { TransformersModelSpec } from './settings.js';
+import type { ModelEngine } from '../backend.js';
 import type {
   ChatMessage,
   ChatRenderer,
@@ -30,30 +31,7 @@ import type {
   GenerationResult,
   LoadedModel,
   ModelFingerprint,
-} from '../types.js';
-
-export interface TransformersModelSpec {
-  name: string;
-  /** Absolute local folder or a Hugging Face id. */
-  source: string;
-  /** fp32 (default), fp16, q8, q4 ...: picks onnx/model{suffix}.onnx. */
-  dtype?: string;
-  device?: 'cpu' | 'cuda' | 'webgpu';
-  cacheDir?: string;
-  /** Default false: offline, local folders and already cached ids only. */
-  allowRemote?: boolean;
-  /** Rows per forward pass (default 16). */
-  batchSize?: number;
-  /** Called after each batch with the number of requests finished so far in this call. */
-  onBatch?: (done: number) => void;
-  /**
-   * `kv` (the default on the CPU): ragtax's greedy loop over the ONNX session where the model
-   * follows the plain KV-cache contract (kv-decode.ts; other models use generate()); `generate`
-   * (the default on GPUs): always transformers.js' generate(). Both give the same tokens; `kv` is
-   * faster in batches.
-   */
-  decodeLoop?: 'kv' | 'generate';
-}
+} from '../../types.js';
 
 /** transformers.js file suffix of each dtype (onnx/model{suffix}.onnx). */
 const DTYPE_SUFFIX: Readonly<Record<string, string>> = {
@@ -402,12 +380,6 @@ async function fingerprintOf(source: string, folder: string, dtype: string): Pro
   return { source, files };
 }
 
-async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(file), hash);
-  return hash.digest('hex');
-}
-
 // ---------------------------------------------------------------- generation
 
 interface EngineSettings {
@@ -742,6 +714,6 @@ class SuppressEosUntil extends LogitsProcessor {
   }
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+
+/** The `transformers` backend's engine (see backends.ts). */
+export const engine: ModelEngine<TransformersModelSpec> = { open: openTransformersModel, load: loadTransformersModel, fingerprint: fingerprintModel };

@@ -3,12 +3,11 @@
 // evaluated in parallel, per-request stop strings and end-of-generation tokens, token counting
 // with the model's own tokenizer, the GGUF's chat template and a sha256 fingerprint of the file.
 
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { InputError, RuntimeFailure } from '../errors.js';
+import { InputError, messageOf, RuntimeFailure } from '../../errors.js';
+import { sha256File } from '../../util/hash.js';
 import type {
   ChatMessage,
   ChatRenderer,
@@ -18,34 +17,11 @@ import type {
   GenerationResult,
   LoadedModel,
   ModelFingerprint,
-} from '../types.js';
+} from '../../types.js';
+import { GGUF_DEVICES, type GgufDevice, type GgufModelSpec } from './settings.js';
+import type { ModelEngine } from '../backend.js';
 
-export type GgufDevice = 'cpu' | 'cuda' | 'vulkan';
 
-export interface GgufModelSpec {
-  name: string;
-  /** Absolute path of the .gguf file. */
-  source: string;
-  /** cpu (default), cuda or vulkan: a GPU that node-llama-cpp cannot use is an error, never a CPU fallback. */
-  device?: GgufDevice;
-  /** Layers offloaded to the GPU (default: all of them on cuda/vulkan; must be 0 on the CPU). */
-  gpuLayers?: number;
-  /** Tokens per sequence (prompt + new tokens); default the model's trained context, at most 8192. */
-  contextSize?: number;
-  /** Sequences of one context generated in parallel (default 8). */
-  batchSize?: number;
-  /** CPU threads per evaluation (default: node-llama-cpp's, the machine's math cores). */
-  threads?: number;
-  /**
-   * KV cache precision: f16 (default, llama.cpp's) or f32 with flash attention off, which makes the
-   * attention arithmetic match an fp32 reference (twice the cache memory).
-   */
-  kvCache?: 'f16' | 'f32';
-  /** Called as requests finish with the number finished so far in this call. */
-  onBatch?: (done: number) => void;
-}
-
-export const GGUF_DEVICES = ['cpu', 'cuda', 'vulkan'] as const;
 const DEFAULT_BATCH_SIZE = 8;
 const MAX_DEFAULT_CONTEXT = 8192;
 const PACKAGE = 'node-llama-cpp';
@@ -235,9 +211,7 @@ export async function fingerprintGgufModel(spec: GgufModelSpec): Promise<ModelFi
 }
 
 async function fingerprintOf(source: string, file: string): Promise<ModelFingerprint> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(file), hash);
-  return { source, files: [{ path: path.basename(file), sha256: hash.digest('hex'), bytes: statSync(file).size }] };
+  return { source, files: [{ path: path.basename(file), sha256: await sha256File(file), bytes: statSync(file).size }] };
 }
 
 /**
@@ -518,6 +492,6 @@ class GgufEngine {
   }
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+
+/** The `gguf` backend's engine (see backends.ts). */
+export const engine: ModelEngine<GgufModelSpec> = { open: openGgufModel, load: loadGgufModel, fingerprint: fingerprintGgufModel };

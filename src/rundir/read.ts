@@ -2,11 +2,11 @@
 // Every problem is an InputError naming the file (and line), so a missing or corrupt run exits 2.
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { cellKey } from '../aggregate/cells.js';
 import { readJsonlRecords } from '../data/jsonl.js';
 import { at, InputError } from '../errors.js';
-import type { RunSummary } from '../run/runner.js';
 import type { SampleRecord } from '../types.js';
+import { sampleKey, sampleRecordProblem } from './sample-record.js';
+import { SAMPLES_FILE, SUMMARY_FILE, type RunSummary } from './types.js';
 
 export interface LoadedRun {
   dir: string;
@@ -16,31 +16,9 @@ export interface LoadedRun {
   duplicates: number;
 }
 
-const CELL_FIELDS: Record<string, 'string' | 'number' | 'boolean'> = {
-  itemId: 'string',
-  model: 'string',
-  format: 'string',
-  instruction: 'string',
-  context: 'string',
-  k: 'number',
-  shots: 'number',
-  cot: 'boolean',
-  prompt: 'string',
-  response: 'string',
-};
-const SCORE_FIELDS: Record<string, 'number' | 'boolean'> = { correct: 'boolean', exactMatch: 'boolean', f1: 'number', refusal: 'boolean', answerInContext: 'boolean' };
-
 function checkSample(file: string, line: number, value: unknown): SampleRecord {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InputError(at(file, line, 'expected a JSON object (a sample record)'));
-  const record = value as Record<string, unknown>;
-  for (const [field, type] of Object.entries(CELL_FIELDS)) {
-    if (typeof record[field] !== type) throw new InputError(at(file, line, `field \`${field}\` must be a ${type} (is this a ragtax samples.jsonl?)`));
-  }
-  const scores = record.scores as Record<string, unknown> | undefined;
-  if (typeof scores !== 'object' || scores === null) throw new InputError(at(file, line, 'field `scores` must be an object'));
-  for (const [field, type] of Object.entries(SCORE_FIELDS)) {
-    if (typeof scores[field] !== type) throw new InputError(at(file, line, `field \`scores.${field}\` must be a ${type}`));
-  }
+  const problem = sampleRecordProblem(value);
+  if (problem !== null) throw new InputError(at(file, line, problem));
   return value as SampleRecord;
 }
 
@@ -56,7 +34,7 @@ async function requireDir(dir: string): Promise<void> {
 
 export async function readRunSummary(dir: string): Promise<RunSummary> {
   await requireDir(dir);
-  const file = path.join(dir, 'summary.json');
+  const file = path.join(dir, SUMMARY_FILE);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -78,7 +56,7 @@ export async function readRunSummary(dir: string): Promise<RunSummary> {
 
 /** Samples of a run; a repeated (item, cell) keeps the later record and is counted in `duplicates`. */
 export async function readRunSamples(dir: string): Promise<{ samples: SampleRecord[]; duplicates: number }> {
-  const file = path.join(dir, 'samples.jsonl');
+  const file = path.join(dir, SAMPLES_FILE);
   try {
     await stat(file);
   } catch {
@@ -96,11 +74,6 @@ export async function readRunSamples(dir: string): Promise<{ samples: SampleReco
     byKey.set(key, sample);
   }
   return { samples: [...byKey.values()], duplicates };
-}
-
-/** (item, cell) identity of a sample. */
-export function sampleKey(s: SampleRecord): string {
-  return `${JSON.stringify(s.itemId)}@${cellKey(s)}`;
 }
 
 export async function loadRun(dir: string): Promise<LoadedRun> {

@@ -1,7 +1,7 @@
 // Invented names for the quennland world, built from syllables. Every name token is unique and no
 // token is a substring of another token or of the fixed template prose (after answer
 // normalisation), so a substring match of an answer can only ever mean that very name.
-import { normalizeAnswer } from '../scoring/normalize.js';
+import { normalizeAnswer } from '../../../src/scoring/normalize.js';
 import type { Rng } from './rng.js';
 
 // Simple letters are listed twice so that names stay short and pronounceable (easier to memorise).

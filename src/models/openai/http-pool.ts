@@ -11,7 +11,7 @@
 // goes through `redact`, which removes the key and any credentials or query string of a URL, so a
 // server that echoes the header in its error body cannot leak it into a log or a report.
 
-import { RuntimeFailure } from '../errors.js';
+import { RuntimeFailure } from '../../errors.js';
 
 export interface PoolOptions {
   /** Base URLs, already normalised (no trailing slash, no trailing /v1). */

@@ -26,14 +26,8 @@ function mib(bytes: number): string {
 export async function runIndexCommand(opts: IndexCommandOptions, out: Writable, err: Writable = process.stderr): Promise<void> {
   const started = performance.now();
   const suite = await loadSuite(opts.suite);
-  const d = suite.config.dataset;
-  const dataset = await loadDataset({
-    format: d.format,
-    path: suite.data.path,
-    corpus: suite.data.corpus,
-    seed: suite.seed,
-    split: d.split,
-  });
+  // The index covers the corpus only: no few-shot exemplars are drawn.
+  const dataset = await loadDataset({ ...suite.dataset, fewshot: undefined, fewshotSize: 0 });
   const kind = suite.config.retrieval.retriever;
   const print = (line: string) => out.write(`${line}\n`);
   print(`suite ${suite.name}: ${dataset.corpus.length} documents, ${dataset.items.length} items, retriever ${kind}`);

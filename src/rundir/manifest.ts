@@ -1,48 +1,17 @@
 // What a run was made from: enough to reproduce it and to refuse comparing unlike runs.
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import type { ModelFingerprint } from '../types.js';
-import type { ResumeEntry } from './resume.js';
+import { sha256File, sha256Json } from '../util/hash.js';
+import type { Manifest } from './types.js';
 
-/** The ragtax package root (src/run or dist/run → two levels up). */
+/** The ragtax package root (src/rundir or dist/rundir → two levels up). */
 export const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 const RECORDED_PACKAGES = ['@huggingface/transformers', 'onnxruntime-node', 'onnxruntime-common', 'minisearch', 'zod', 'yaml'];
-
-export interface Manifest {
-  ragtax: string;
-  suite: { file: string; sha256: string; configSha256: string };
-  command: string[];
-  node: string;
-  packages: Record<string, string | null>;
-  git: { revision: string; dirty: boolean } | null;
-  host: { platform: string; arch: string; cpus: number; cpuModel: string; memoryGiB: number };
-  models: Record<string, ModelFingerprint & { formats: string[]; dtype: string; device: string }>;
-  data: Record<string, string>;
-  seeds: { suite: number; fewShot: number; bootstrap: number };
-  startedAt: string;
-  finishedAt?: string;
-  /** One entry per `--resume` of this run (absent for a run that was never interrupted). */
-  resumed?: ResumeEntry[];
-  /** The generation cache file used, or null with --no-cache. */
-  generationCache?: string | null;
-}
-
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-export function sha256Json(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
-}
 
 async function packageVersion(name: string): Promise<string | null> {
   try {
