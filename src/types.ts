@@ -43,11 +43,13 @@ export interface Dataset {
   fewShot: QaItem[];
 }
 
-/** Retrievers sit behind this one interface (BM25 now; dense and hybrid later). */
+/** Retrievers sit behind this one interface (src/retrieval/retrievers.ts lists them). */
 export interface Retriever {
   readonly name: string;
   /** Top-k documents per query, best first. */
   search(queries: string[], k: number): Promise<ScoredDoc[][]>;
+  /** Frees what the retriever holds (an embedding model); the run calls it when retrieval is done. */
+  dispose(): Promise<void>;
 }
 
 export type ContextMode = 'retrieved' | 'oracle' | 'distractors' | 'closed-book';

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { GenerationRequest, GenerationResult, Generator, ModelFingerprint } from '../types.js';
 import { generationKey, type CachedGeneration, type GenerationCache } from './generation-cache.js';
+import { messageOf } from '../errors.js';
 
 /**
  * The model part of a cache key: the content hashes of the model's files (not their location, so a
@@ -88,6 +89,6 @@ export class CachingGenerator implements Generator {
   private disable(error: unknown): void {
     const file = this.cache?.file ?? 'the generation cache';
     this.cache = null;
-    this.onWarning(`generation cache ${file} failed (${error instanceof Error ? error.message : String(error)}); continuing without it`);
+    this.onWarning(`generation cache ${file} failed (${messageOf(error)}); continuing without it`);
   }
 }

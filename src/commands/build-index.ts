@@ -3,12 +3,9 @@
 // and how long it took. When the items have gold documents or qrels (BEIR), it also prints
 // recall@k, nDCG@10 and MRR@10 of the suite's retriever.
 import { existsSync, statSync } from 'node:fs';
-import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { loadDataset } from '../data/load.js';
-import { InputError } from '../errors.js';
-import { bm25CacheKey } from '../retrieval/bm25.js';
-import { bm25CacheDir, createSuiteRetriever, throttledProgressLog } from '../retrieval/from-suite.js';
+import { openRetriever, RETRIEVERS, throttledProgressLog } from '../retrieval/retrievers.js';
 import { hasJudgements, retrievalMetrics } from '../retrieval/metrics.js';
 import { loadSuite } from '../suite/load.js';
 
@@ -31,16 +28,17 @@ export async function runIndexCommand(opts: IndexCommandOptions, out: Writable, 
   const kind = suite.config.retrieval.retriever;
   const print = (line: string) => out.write(`${line}\n`);
   print(`suite ${suite.name}: ${dataset.corpus.length} documents, ${dataset.items.length} items, retriever ${kind}`);
-  if (kind === 'precomputed') {
-    print('precomputed contexts: no index to build');
+  if (!RETRIEVERS[kind].needsCorpus) {
+    print(`${kind} contexts: no index to build`);
     return;
   }
-  if (opts.verify && (kind === 'bm25' || kind === 'hybrid')) {
-    const file = path.join(bm25CacheDir(suite), `bm25-${bm25CacheKey(dataset.corpus)}.json`);
-    if (!existsSync(file)) throw new InputError(`the BM25 index for this corpus is missing (${file}); build it with \`ragtax index ${opts.suite}\``);
-  }
   const log = opts.quiet ? () => {} : (m: string) => err.write(`${m}\n`);
-  const built = await createSuiteRetriever(suite, dataset.corpus, {
+  const built = await openRetriever(kind, suite.config.retrieval, {
+    suiteFile: opts.suite,
+    corpus: dataset.corpus,
+    items: dataset.items,
+    dense: suite.dense,
+    cacheDir: suite.retrievalCacheDir,
     mode: opts.verify ? 'verify' : 'build',
     onWarning: (m) => err.write(`warning: ${m}\n`),
     onProgress: throttledProgressLog(log),
@@ -65,7 +63,7 @@ export async function runIndexCommand(opts: IndexCommandOptions, out: Writable, 
       }
     }
   } finally {
-    await built.dispose();
+    await built.retriever.dispose();
   }
   print(`done in ${((performance.now() - started) / 1000).toFixed(2)} s`);
 }

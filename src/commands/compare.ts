@@ -2,7 +2,7 @@
 // 0 no regression, 1 at least one; bad input throws InputError (exit 2).
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError } from '../errors.js';
+import { InputError, messageOf } from '../errors.js';
 import { loadRun, type LoadedRun } from '../rundir/read.js';
 import { compareSamples, DEFAULT_COMPARE_OPTIONS, type ComparisonResult } from '../compare/compare.js';
 import { renderJunit } from '../compare/junit.js';
@@ -79,6 +79,6 @@ async function writeOutput(file: string, content: string): Promise<void> {
     await mkdir(path.dirname(path.resolve(file)), { recursive: true });
     await writeFile(file, content);
   } catch (err) {
-    throw new InputError(`${file}: cannot write: ${err instanceof Error ? err.message : String(err)}`);
+    throw new InputError(`${file}: cannot write: ${messageOf(err)}`);
   }
 }

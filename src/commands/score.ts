@@ -5,8 +5,8 @@ import { createReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { aggregateCell } from '../aggregate/cells.js';
-import { at, InputError } from '../errors.js';
-import type { ScoringRule } from '../scoring/first-line.js';
+import { at, InputError, messageOf } from '../errors.js';
+import type { ScoringRule } from '../scoring/scoring-rules.js';
 import { METRIC_DEFS, SUBSETS } from '../scoring/metrics.js';
 import { scoreResponse } from '../scoring/score.js';
 import type { Cell, CellAggregate, Interval, SampleRecord } from '../types.js';
@@ -58,7 +58,7 @@ export function parsePrediction(text: string, file: string, line: number): Predi
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     throw new InputError(at(file, line, `not valid JSON (${reason}); ${LINE_SHAPE}`));
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
@@ -102,7 +102,7 @@ export async function readPredictions(file: string): Promise<Prediction[]> {
     }
   } catch (error) {
     if (error instanceof InputError) throw error;
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     throw new InputError(at(file, undefined, `cannot read predictions (${reason})`));
   } finally {
     lines.close();
@@ -198,7 +198,7 @@ export async function runScoreCommand(
     try {
       await writeFile(opts.samplesOut, lines.join(''), 'utf8');
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = messageOf(error);
       throw new InputError(at(opts.samplesOut, undefined, `cannot write --samples file (${reason})`));
     }
   }

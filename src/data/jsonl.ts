@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { InputError, at } from '../errors.js';
+import { at, InputError, messageOf } from '../errors.js';
 
 /** One parsed JSONL record and the 1-based physical line it came from. */
 export interface JsonlRecord {
@@ -16,7 +16,7 @@ function describeFsError(file: string, err: unknown): InputError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT') return new InputError(at(file, undefined, 'file not found'));
   if (code === 'EISDIR') return new InputError(at(file, undefined, 'is a directory, expected a file'));
-  const reason = err instanceof Error ? err.message : String(err);
+  const reason = messageOf(err);
   return new InputError(at(file, undefined, `cannot read: ${reason}`));
 }
 
@@ -24,7 +24,7 @@ function parseJsonLine(file: string, line: number, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = messageOf(err);
     // Within one line, V8's character position is a column: say so.
     const withColumn = reason.replace(/at position (\d+)/, (_, p: string) => `at column ${Number(p) + 1}`);
     throw new InputError(at(file, line, `invalid JSON: ${withColumn}`));
@@ -71,7 +71,7 @@ export async function* readJsonlRecords(file: string): AsyncGenerator<JsonlRecor
 function describeStreamError(file: string, line: number, err: unknown): InputError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (typeof code === 'string' && code.startsWith('Z_')) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = messageOf(err);
     return new InputError(at(file, line > 0 ? line : undefined, `corrupt gzip data: ${reason}`));
   }
   return describeFsError(file, err);
@@ -95,7 +95,7 @@ export async function readJsonFile(file: string): Promise<unknown> {
   try {
     return JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = messageOf(err);
     throw new InputError(at(file, lineOfJsonError(text, reason), `invalid JSON: ${reason}`));
   }
 }

@@ -49,13 +49,6 @@ export const PRESETS: Readonly<Record<string, InstructionPreset>> = {
   'closed-book': { name: 'closed-book', text: CLOSED_BOOK, rejects: true, closedBook: true, proof: false, refusal: NO_RES },
 };
 
-export const PRESET_NAMES = Object.keys(PRESETS);
-
-/** A preset by name (undefined when unknown). */
-export function resolveInstruction(name: string): InstructionPreset | undefined {
-  return PRESETS[name];
-}
-
 /** A suite's own free-text instruction, named so that its cells stay identifiable. */
 export function customInstruction(
   name: string,

@@ -6,7 +6,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import MiniSearch, { type Options } from 'minisearch';
-import { RuntimeFailure } from '../errors.js';
+import { messageOf, RuntimeFailure } from '../errors.js';
 import type { Doc, Retriever, ScoredDoc } from '../types.js';
 import { STOPWORDS, TOKENIZER_VERSION, tokenize } from './tokenize.js';
 
@@ -84,7 +84,7 @@ async function tryLoadIndex(file: string, expectedSize: number, warn: (message: 
     if (index.documentCount !== expectedSize) throw new Error(`holds ${index.documentCount} documents, expected ${expectedSize}`);
     return index;
   } catch (err) {
-    warn(`BM25 index ${file} is corrupt (${err instanceof Error ? err.message : String(err)}); rebuilding it`);
+    warn(`BM25 index ${file} is corrupt (${messageOf(err)}); rebuilding it`);
     return null;
   }
 }
@@ -97,7 +97,7 @@ async function saveIndex(file: string, index: MiniSearch<IndexedDoc>): Promise<v
     await rename(temp, file);
   } catch (err) {
     await rm(temp, { force: true });
-    throw new RuntimeFailure(`cannot write the BM25 index to ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new RuntimeFailure(`cannot write the BM25 index to ${file}: ${messageOf(err)}`);
   }
 }
 
@@ -141,6 +141,8 @@ export async function createBm25Retriever(corpus: Doc[], opts: Bm25Options = {})
     async search(queries: string[], k: number): Promise<ScoredDoc[][]> {
       return queries.map((query) => searchOne(query, k));
     },
+    // The index is plain memory, freed with the retriever.
+    dispose: async () => {},
   };
 }
 

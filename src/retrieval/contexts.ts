@@ -126,21 +126,37 @@ function goldDoc(item: QaItem, corpusById: Map<string, Doc> | undefined): Doc {
   return doc;
 }
 
+/** The message for a k that no corpus of `corpusSize` documents can fill, or null when it fits. */
+export function kExceedsCorpus(k: number, corpusSize: number): string | null {
+  return k > corpusSize ? `k = ${k} is larger than the corpus (${corpusSize} documents)` : null;
+}
+
 function validate(opts: ContextOptions, retriever: Retriever | null): void {
-  if (opts.mode === 'closed-book') return;
+  if (!CONTEXT_MODES[opts.mode].showsDocuments) return;
   if (!Number.isInteger(opts.k) || opts.k < 1) throw new InputError(`k must be a whole number ≥ 1 for ${opts.mode} contexts, got ${opts.k}`);
   if (opts.order !== 'ascending' && opts.order !== 'descending') throw new InputError(`unknown document order \`${String(opts.order)}\``);
   const corpusSize = opts.corpusById?.size;
-  if (corpusSize !== undefined && opts.k > corpusSize) {
-    throw new InputError(`k = ${opts.k} is larger than the corpus (corpus size: ${corpusSize} documents)`);
-  }
-  const needsRetriever = opts.mode !== 'oracle' || opts.k > 1;
+  const tooLarge = corpusSize !== undefined ? kExceedsCorpus(opts.k, corpusSize) : null;
+  if (tooLarge !== null) throw new InputError(tooLarge);
+  const needsRetriever = CONTEXT_MODES[opts.mode].needsRetriever(opts.k);
   if (needsRetriever && !retriever) throw new InputError(`${opts.mode} contexts with k = ${opts.k} need a retriever`);
   if (opts.mode === 'oracle' && typeof opts.oraclePosition === 'number') oracleIndex(opts.oraclePosition, opts.k, opts.seed, '');
 }
 
+/** How one context mode picks each item's documents (best first, before `order` is applied). */
+interface ContextModeDefinition {
+  /** A suite's grid may name it (`closed-book` comes from closed-book instructions instead). */
+  inGrid: boolean;
+  /** The prompt shows documents (false: no retriever, k recorded as 0). */
+  showsDocuments: boolean;
+  needsRetriever(k: number): boolean;
+  /** Documents per item, in prompt order. */
+  build(items: QaItem[], retriever: Retriever | null, opts: ContextOptions): Promise<Doc[][]>;
+}
+
 /**
- * Contexts for `items`, in item order.
+ * The context modes. A mode's name is also in `ContextMode` (src/types.ts), so a missing entry is
+ * a compile error.
  * - retrieved: top-k distinct documents; fewer than k available → InputError.
  * - oracle: the item's first gold document at the chosen position, plus the top k − 1 distinct
  *   retrieved documents that are not gold (by id or by content).
@@ -149,46 +165,74 @@ function validate(opts: ContextOptions, retriever: Retriever | null): void {
  *   in which case the context simply has fewer than k documents (`docs.length < k`).
  * - closed-book: no documents (k recorded as 0).
  */
+export const CONTEXT_MODES: Record<ContextMode, ContextModeDefinition> = {
+  retrieved: {
+    inGrid: true,
+    showsDocuments: true,
+    needsRetriever: () => true,
+    async build(items, retriever, { k, order, corpusById }) {
+      const corpusSize = corpusById?.size;
+      const collected = await collect(items, retriever!, k, k, () => true, corpusSize);
+      return items.map((item, i) => {
+        const { docs } = collected[i]!;
+        if (docs.length < k) throw shortfallError(item, docs.length, k, 'retrieved', corpusSize);
+        return arrange(docs, order);
+      });
+    },
+  },
+  oracle: {
+    inGrid: true,
+    showsDocuments: true,
+    needsRetriever: (k) => k > 1,
+    async build(items, retriever, opts) {
+      const { k, order, corpusById } = opts;
+      const corpusSize = corpusById?.size;
+      const golds = items.map((item) => goldDoc(item, corpusById));
+      const goldKeys = new Map(items.map((item, i) => [item, contentKey(golds[i]!.title, golds[i]!.text)]));
+      const notGold: Accept = (item, doc) => !item.goldDocIds!.includes(doc.id) && contentKey(doc.title, doc.text) !== goldKeys.get(item);
+      const others = k > 1 ? await collect(items, retriever!, k - 1, k, notGold, corpusSize) : items.map(() => ({ docs: [], exhausted: true }));
+      const position = opts.oraclePosition ?? (order === 'ascending' ? 'last' : 'first');
+      return items.map((item, i) => {
+        const { docs } = others[i]!;
+        if (docs.length < k - 1) throw shortfallError(item, docs.length + 1, k, 'oracle', corpusSize);
+        const shown = arrange(docs, order);
+        shown.splice(oracleIndex(position, k, opts.seed, item.id), 0, golds[i]!);
+        return shown;
+      });
+    },
+  },
+  distractors: {
+    inGrid: true,
+    showsDocuments: true,
+    needsRetriever: () => true,
+    async build(items, retriever, { k, order, corpusById }) {
+      const clean: Accept = (item, doc) => !(item.goldDocIds ?? []).includes(doc.id) && !docMentionsAnswer(doc, item.answers);
+      const collected = await collect(items, retriever!, k, DEEPEN_FACTOR * k, clean, corpusById?.size);
+      return collected.map((c) => arrange(c.docs, order));
+    },
+  },
+  'closed-book': {
+    inGrid: false,
+    showsDocuments: false,
+    needsRetriever: () => false,
+    build: async (items) => items.map(() => []),
+  },
+};
+
+/** Modes a suite's grid may name. */
+export const GRID_CONTEXT_MODES = (Object.keys(CONTEXT_MODES) as ContextMode[]).filter((mode) => CONTEXT_MODES[mode].inGrid) as [ContextMode, ...ContextMode[]];
+export const ALL_CONTEXT_MODES = Object.keys(CONTEXT_MODES) as [ContextMode, ...ContextMode[]];
+
+/** Contexts for `items`, in item order (see CONTEXT_MODES for what each mode shows). */
 export async function buildContexts(items: QaItem[], retriever: Retriever | null, opts: ContextOptions): Promise<ItemContext[]> {
   validate(opts, retriever);
-  const { mode, k, order } = opts;
-  const corpusSize = opts.corpusById?.size;
-  const context = (item: QaItem, docs: Doc[]): ItemContext => ({
+  const mode = CONTEXT_MODES[opts.mode];
+  const shown = await mode.build(items, retriever, opts);
+  return items.map((item, i) => ({
     itemId: item.id,
-    mode,
-    k: mode === 'closed-book' ? 0 : k,
-    docs,
-    answerInContext: answerInDocs(docs, item.answers),
-  });
-
-  if (mode === 'closed-book') return items.map((item) => context(item, []));
-
-  if (mode === 'retrieved') {
-    const collected = await collect(items, retriever!, k, k, () => true, corpusSize);
-    return items.map((item, i) => {
-      const { docs } = collected[i]!;
-      if (docs.length < k) throw shortfallError(item, docs.length, k, mode, corpusSize);
-      return context(item, arrange(docs, order));
-    });
-  }
-
-  if (mode === 'oracle') {
-    const golds = items.map((item) => goldDoc(item, opts.corpusById));
-    const goldKeys = new Map(items.map((item, i) => [item, contentKey(golds[i]!.title, golds[i]!.text)]));
-    const notGold: Accept = (item, doc) => !item.goldDocIds!.includes(doc.id) && contentKey(doc.title, doc.text) !== goldKeys.get(item);
-    const others = k > 1 ? await collect(items, retriever!, k - 1, k, notGold, corpusSize) : items.map(() => ({ docs: [], exhausted: true }));
-    const position = opts.oraclePosition ?? (order === 'ascending' ? 'last' : 'first');
-    return items.map((item, i) => {
-      const { docs } = others[i]!;
-      if (docs.length < k - 1) throw shortfallError(item, docs.length + 1, k, mode, corpusSize);
-      const shown = arrange(docs, order);
-      shown.splice(oracleIndex(position, k, opts.seed, item.id), 0, golds[i]!);
-      return context(item, shown);
-    });
-  }
-
-  // distractors
-  const clean: Accept = (item, doc) => !(item.goldDocIds ?? []).includes(doc.id) && !docMentionsAnswer(doc, item.answers);
-  const collected = await collect(items, retriever!, k, DEEPEN_FACTOR * k, clean, corpusSize);
-  return items.map((item, i) => context(item, arrange(collected[i]!.docs, order)));
+    mode: opts.mode,
+    k: mode.showsDocuments ? opts.k : 0,
+    docs: shown[i]!,
+    answerInContext: answerInDocs(shown[i]!, item.answers),
+  }));
 }

@@ -174,5 +174,9 @@ export async function createDenseRetriever(corpus: Doc[], embedder: Embedder, op
         return Array.from(ids, (id, i) => ({ doc: corpus[id]!, score: scores[i]! }));
       });
     },
+    // The embedder belongs to whoever opened it (retrievers.ts frees it with the retriever).
+    dispose: async () => {
+      memo.clear();
+    },
   };
 }

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError, RuntimeFailure } from '../errors.js';
+import { InputError, messageOf, RuntimeFailure } from '../errors.js';
 import { sha256File } from '../util/hash.js';
 
 export type Pooling = 'mean' | 'cls';
@@ -60,7 +60,7 @@ async function readJson(file: string): Promise<Json | undefined> {
     const value: unknown = JSON.parse(await readFile(file, 'utf8'));
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
   } catch (err) {
-    throw new InputError(`${file}: not valid JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new InputError(`${file}: not valid JSON: ${messageOf(err)}`);
   }
 }
 
@@ -169,12 +169,12 @@ export async function openEmbedder(spec: EmbedderSpec): Promise<Embedder> {
     try {
       tokenizer ??= await tf.AutoTokenizer.from_pretrained(target, options);
     } catch (err) {
-      throw new InputError(`embedding model ${target}: cannot load the tokenizer: ${err instanceof Error ? err.message : String(err)}`);
+      throw new InputError(`embedding model ${target}: cannot load the tokenizer: ${messageOf(err)}`);
     }
     try {
       model ??= await tf.AutoModel.from_pretrained(target, { ...options, dtype: dtype as 'fp32', device: 'cpu' });
     } catch (err) {
-      throw new InputError(`embedding model ${target}: cannot load the weights (dtype ${dtype}): ${err instanceof Error ? err.message : String(err)}`);
+      throw new InputError(`embedding model ${target}: cannot load the weights (dtype ${dtype}): ${messageOf(err)}`);
     }
   };
 
@@ -211,7 +211,7 @@ export async function openEmbedder(spec: EmbedderSpec): Promise<Embedder> {
     try {
       output = (await (model as unknown as (inputs: object) => Promise<unknown>)(enc)) as typeof output;
     } catch (err) {
-      throw new RuntimeFailure(`embedding model ${target}: forward pass failed: ${err instanceof Error ? err.message : String(err)}`);
+      throw new RuntimeFailure(`embedding model ${target}: forward pass failed: ${messageOf(err)}`);
     }
     const hidden = output.last_hidden_state ?? output.token_embeddings;
     if (!hidden) throw new RuntimeFailure(`embedding model ${target}: the model gives no last_hidden_state`);

@@ -63,5 +63,8 @@ export function createHybridRetriever(inputs: readonly FusionInput[], opts: Hybr
         return reciprocalRankFusion(lists, rrfK, k);
       });
     },
+    dispose: async () => {
+      for (const input of inputs) await input.retriever.dispose();
+    },
   };
 }

@@ -34,5 +34,6 @@ export function createPrecomputedRetriever(items: readonly QaItem[]): Retriever 
         return entry.ctxs.slice(0, k);
       });
     },
+    dispose: async () => {},
   };
 }

@@ -11,7 +11,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { RuntimeFailure } from '../errors.js';
+import { messageOf, RuntimeFailure } from '../errors.js';
 import { sha256File } from '../util/hash.js';
 
 // hnswlib-node is a CommonJS native addon; load it on first use so BM25-only runs never pay for it.
@@ -241,7 +241,7 @@ export class HnswIndex implements VectorIndex {
     try {
       index.readIndexSync(file);
     } catch (err) {
-      throw new RuntimeFailure(`cannot read the HNSW index ${file}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new RuntimeFailure(`cannot read the HNSW index ${file}: ${messageOf(err)}`);
     }
     if (index.getCurrentCount() !== size) throw new RuntimeFailure(`HNSW index ${file} holds ${index.getCurrentCount()} vectors, expected ${size}`);
     return new HnswIndex(index, dim, size, efSearch);
@@ -296,7 +296,7 @@ export async function saveIndex(folder: string, index: VectorIndex, meta: Omit<I
   } catch (err) {
     await rm(temp, { recursive: true, force: true });
     if (existsSync(path.join(folder, 'meta.json'))) return JSON.parse(await readFile(path.join(folder, 'meta.json'), 'utf8')) as IndexMeta; // a concurrent writer won
-    throw new RuntimeFailure(`cannot write the dense index to ${folder}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new RuntimeFailure(`cannot write the dense index to ${folder}: ${messageOf(err)}`);
   }
 }
 
@@ -327,7 +327,7 @@ export async function checkIndex(folder: string, expected: ExpectedIndex): Promi
     meta = JSON.parse(await readFile(metaFile, 'utf8')) as IndexMeta;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new IndexProblem('missing', `no dense index at ${folder}`);
-    throw new IndexProblem('corrupt', `${metaFile} is unreadable (${err instanceof Error ? err.message : String(err)})`);
+    throw new IndexProblem('corrupt', `${metaFile} is unreadable (${messageOf(err)})`);
   }
   if (meta?.format !== 'ragtax-dense/1' || typeof meta.dataFile !== 'string' || meta.dataFile.includes('/')) {
     throw new IndexProblem('corrupt', `${metaFile} is not a ragtax dense index description`);
@@ -363,6 +363,6 @@ export async function loadIndex(folder: string, meta: IndexMeta, efSearch: numbe
   try {
     return meta.kind === 'exact' ? await ExactIndex.read(data, meta.dim) : HnswIndex.read(data, meta.dim, meta.count, efSearch);
   } catch (err) {
-    throw new IndexProblem('corrupt', err instanceof Error ? err.message : String(err));
+    throw new IndexProblem('corrupt', messageOf(err));
   }
 }

@@ -12,15 +12,14 @@ import { modelFingerprint, openModel } from '../models/backends.js';
 import { makeExemplar } from '../prompts/exemplars.js';
 import { pickExemplars } from '../prompts/fewshot.js';
 import { buildMessages, renderPrompt, type PromptInput } from '../prompts/render.js';
-import { createSuiteRetriever, throttledProgressLog } from '../retrieval/from-suite.js';
+import { openRetriever, RETRIEVERS, throttledProgressLog } from '../retrieval/retrievers.js';
 import { hasJudgements, retrievalMetrics } from '../retrieval/metrics.js';
-import { buildContexts } from '../retrieval/contexts.js';
-import { createPrecomputedRetriever } from '../retrieval/precomputed.js';
+import { buildContexts, CONTEXT_MODES, kExceedsCorpus } from '../retrieval/contexts.js';
 import { answerRecallAtK } from '../retrieval/recall.js';
 import { scoreResponse } from '../scoring/score.js';
 import { coordinatesOf, pointKey, type ResolvedPoint } from '../suite/grid.js';
 import type { Suite, SuiteModel } from '../suite/load.js';
-import type { Dataset, Doc, GenerationRequest, GenerationResult, Generator, ItemContext, LoadedModel, QaItem, Retriever, SampleRecord } from '../types.js';
+import type { ContextMode, Dataset, Doc, GenerationRequest, GenerationResult, Generator, ItemContext, LoadedModel, QaItem, Retriever, SampleRecord } from '../types.js';
 import { baseManifest } from '../rundir/manifest.js';
 import { identityDifferences, readRunFileForResume, recoverSamples, writeRunFile } from '../rundir/resume.js';
 import { sampleKey } from '../rundir/sample-record.js';
@@ -90,18 +89,22 @@ async function prepareData(suite: Suite, limit: number | undefined): Promise<Dat
   return { ...dataset, items };
 }
 
+/** The point shows documents (not closed-book). */
+const showsDocuments = (point: { context: ContextMode }) => CONTEXT_MODES[point.context].showsDocuments;
+
 async function makeRetriever(suite: Suite, dataset: Dataset, progress: Progress): Promise<{ retriever: Retriever | null; fromCache: boolean | null }> {
-  const needsDocs = suite.points.some((p) => p.context !== 'closed-book');
-  if (!needsDocs) return { retriever: null, fromCache: null };
-  if (suite.config.retrieval.retriever === 'precomputed') {
-    return { retriever: createPrecomputedRetriever([...dataset.items, ...dataset.fewShot]), fromCache: null };
-  }
-  // bm25, dense or hybrid; indexes are loaded from the cache or built (with progress lines).
-  const built = await createSuiteRetriever(suite, dataset.corpus, {
+  if (!suite.points.some(showsDocuments)) return { retriever: null, fromCache: null };
+  // Indexes are loaded from the cache or built (with progress lines).
+  const opened = await openRetriever(suite.config.retrieval.retriever, suite.config.retrieval, {
+    suiteFile: suite.file,
+    corpus: dataset.corpus,
+    items: [...dataset.items, ...dataset.fewShot],
+    dense: suite.dense,
+    cacheDir: suite.retrievalCacheDir,
     onWarning: (m) => progress.log(`warning: ${m}`),
     onProgress: throttledProgressLog((m) => progress.log(m)),
   });
-  return { retriever: built.retriever, fromCache: built.fromCache };
+  return { retriever: opened.retriever, fromCache: opened.fromCache };
 }
 
 async function prepareContexts(
@@ -115,7 +118,7 @@ async function prepareContexts(
   for (const point of suite.points) {
     const key = contextKey(point.context, point.k);
     if (contexts.has(key)) continue;
-    const built = await buildContexts(dataset.items, point.context === 'closed-book' ? null : retriever, {
+    const built = await buildContexts(dataset.items, showsDocuments(point) ? retriever : null, {
       mode: point.context,
       k: point.k,
       order,
@@ -128,7 +131,7 @@ async function prepareContexts(
   // Exemplars are shown with the top `fewshot_docs` documents retrieved for their own question.
   const exemplarDocs = new Map<string, Doc[]>();
   const fewshotDocs = suite.config.prompt.fewshot_docs;
-  const needsExemplars = suite.points.some((p) => p.shots > 0 && p.context !== 'closed-book');
+  const needsExemplars = suite.points.some((p) => p.shots > 0 && showsDocuments(p));
   if (needsExemplars && retriever && fewshotDocs > 0 && dataset.fewShot.length > 0) {
     const built = await buildContexts(dataset.fewShot, retriever, { mode: 'retrieved', k: fewshotDocs, order, seed: suite.seed, corpusById });
     for (const c of built) exemplarDocs.set(c.itemId, c.docs);
@@ -362,6 +365,31 @@ async function runModel(
   };
 }
 
+/** Every context and exemplar document the run shows, and the retrieval summary; the retriever is freed after. */
+async function retrieve(suite: Suite, dataset: Dataset, progress: Progress): Promise<{ contexts: ContextTable; exemplarDocs: Map<string, Doc[]>; retrieval: RetrievalSummary }> {
+  const { retriever, fromCache } = await makeRetriever(suite, dataset, progress);
+  try {
+    const { contexts, exemplarDocs } = await prepareContexts(suite, dataset, retriever);
+    const ks = retrievalKs(suite);
+    const retrieval: RetrievalSummary = {
+      retriever: retriever?.name ?? 'none',
+      corpusSize: dataset.corpus.length,
+      indexLoadedFromCache: fromCache,
+      answerRecallAtK: retriever && ks.length > 0 ? await answerRecallAtK(dataset.items, retriever, ks) : [],
+      ...(retriever && hasJudgements(dataset.items) ? { goldMetrics: await retrievalMetrics(dataset.items, retriever, ks.length > 0 ? ks : [10]) } : {}),
+      answerInContext: Object.fromEntries(
+        [...contexts].map(([key, table]) => {
+          const shown = [...table.values()];
+          return [key.replace('|', '@'), shown.filter((c) => c.answerInContext).length / Math.max(1, shown.length)];
+        }),
+      ),
+    };
+    return { contexts, exemplarDocs, retrieval };
+  } finally {
+    await retriever?.dispose();
+  }
+}
+
 function retrievalKs(suite: Suite): number[] {
   const ks = new Set<number>(suite.config.retrieval.recall_at ?? []);
   for (const p of suite.points) if (p.context === 'retrieved') ks.add(p.k);
@@ -387,9 +415,8 @@ export async function runSuite(options: RunOptions): Promise<{ summary: RunSumma
   if (!stored) await ensureEmptyOutDir(outDir);
   const dataset = await prepareData(suite, options.limit);
   for (const point of suite.points) {
-    if (point.context !== 'closed-book' && suite.config.retrieval.retriever === 'bm25' && point.k > dataset.corpus.length) {
-      throw new InputError(`${suite.file}: k = ${point.k} is larger than the corpus (${dataset.corpus.length} documents)`);
-    }
+    const tooLarge = showsDocuments(point) && RETRIEVERS[suite.config.retrieval.retriever].needsCorpus ? kExceedsCorpus(point.k, dataset.corpus.length) : null;
+    if (tooLarge !== null) throw new InputError(`${suite.file}: ${tooLarge}`);
   }
   const dataFiles = [suite.dataset.path, suite.dataset.corpus, suite.dataset.fewshot].filter((f): f is string => f !== undefined);
   const manifest = await baseManifest({ suiteFile: suite.file, suiteSha256: suite.hash, config: suite.config, dataFiles, seed: suite.seed });
@@ -442,23 +469,8 @@ export async function runSuite(options: RunOptions): Promise<{ summary: RunSumma
   // Written before any sample: what the run is, so that it can be resumed and checked.
   await writeRunFile(outDir, runFile);
 
-  const { retriever, fromCache } = await makeRetriever(suite, dataset, progress);
-  const { contexts, exemplarDocs } = await prepareContexts(suite, dataset, retriever);
+  const { contexts, exemplarDocs, retrieval } = await retrieve(suite, dataset, progress);
   const prepared: Prepared = { suite, dataset, contexts, exemplarDocs };
-  const ks = retrievalKs(suite);
-  const retrieval: RetrievalSummary = {
-    retriever: retriever?.name ?? 'none',
-    corpusSize: dataset.corpus.length,
-    indexLoadedFromCache: fromCache,
-    answerRecallAtK: retriever && ks.length > 0 ? await answerRecallAtK(dataset.items, retriever, ks) : [],
-    ...(retriever && hasJudgements(dataset.items) ? { goldMetrics: await retrievalMetrics(dataset.items, retriever, ks.length > 0 ? ks : [10]) } : {}),
-    answerInContext: Object.fromEntries(
-      [...contexts].map(([key, table]) => {
-        const shown = [...table.values()];
-        return [key.replace('|', '@'), shown.filter((c) => c.answerInContext).length / Math.max(1, shown.length)];
-      }),
-    ),
-  };
 
   // Open every local model now (tokenizer and chat template only) and plan its prompts, so that a
   // suite asking for something a model cannot do fails before any generation.

@@ -3,7 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { readJsonlRecords } from '../data/jsonl.js';
-import { at, InputError } from '../errors.js';
+import { at, InputError, messageOf } from '../errors.js';
 import type { SampleRecord } from '../types.js';
 import { sampleKey, sampleRecordProblem } from './sample-record.js';
 import { SAMPLES_FILE, SUMMARY_FILE, type RunSummary } from './types.js';
@@ -45,7 +45,7 @@ export async function readRunSummary(dir: string): Promise<RunSummary> {
   try {
     summary = JSON.parse(text) as RunSummary;
   } catch (err) {
-    throw new InputError(`${file}: invalid JSON: ${err instanceof Error ? err.message : String(err)}`);
+    throw new InputError(`${file}: invalid JSON: ${messageOf(err)}`);
   }
   if (typeof summary !== 'object' || summary === null || typeof summary.suite !== 'string' || !Array.isArray(summary.cells) || !Array.isArray(summary.pairs)) {
     throw new InputError(`${file}: not a ragtax summary (needs \`suite\`, \`cells\` and \`pairs\`)`);

@@ -6,7 +6,7 @@ import { readFile, truncate } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { cellKey } from '../aggregate/cells.js';
-import { InputError, at } from '../errors.js';
+import { at, InputError, messageOf } from '../errors.js';
 import type { SampleRecord } from '../types.js';
 import { writeAtomically } from '../util/atomic-write.js';
 import { sampleKey, sampleRecordProblem } from './sample-record.js';
@@ -38,7 +38,7 @@ export async function readRunFileForResume(outDir: string): Promise<RunFile | nu
   try {
     parsed = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    throw new InputError(at(file, undefined, `cannot resume: not valid JSON (${error instanceof Error ? error.message : String(error)})`));
+    throw new InputError(at(file, undefined, `cannot resume: not valid JSON (${messageOf(error)})`));
   }
   const run = parsed as Partial<RunFile>;
   if (run.format !== RUN_FORMAT || typeof run.identity !== 'object' || typeof run.manifest !== 'object') {
@@ -88,7 +88,7 @@ export async function recoverSamples(file: string, expected: ReadonlySet<string>
     try {
       value = JSON.parse(text);
     } catch (error) {
-      throw new InputError(at(file, line, `cannot resume: a complete line is not valid JSON (${error instanceof Error ? error.message : String(error)}); the file was damaged, not interrupted`));
+      throw new InputError(at(file, line, `cannot resume: a complete line is not valid JSON (${messageOf(error)}); the file was damaged, not interrupted`));
     }
     const problem = sampleRecordProblem(value);
     if (problem !== null) throw new InputError(at(file, line, `cannot resume: the line is not a ragtax sample record: ${problem}`));

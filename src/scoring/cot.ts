@@ -1,5 +1,7 @@
 // Final-answer extraction for chain-of-thought responses.
 
+import { LINE_BREAK } from './line-breaks.js';
+
 export interface CotExtraction {
   /** Text after the colon of the last answer line, trimmed; '' when none was found. */
   answer: string;
@@ -8,7 +10,6 @@ export interface CotExtraction {
 
 // `Answer:` or `Final answer:` at the start of a line (after whitespace), any letter case.
 const ANSWER_LINE = /^\s*(?:final\s+)?answer\s*:(.*)$/i;
-const LINE_BREAK = /\r\n|[\n\r\u2028\u2029\u0085]/;
 
 /**
  * The LAST line that starts with `Answer:` / `Final answer:` wins: reasoning often restates

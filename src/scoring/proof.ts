@@ -1,9 +1,9 @@
 // Task II (Proof): the model reports the passage that supports its answer.
 
+import { LINE_BREAK } from './line-breaks.js';
 import { normalizeAnswer } from './normalize.js';
 
 const PROOF_MARKER = /\bproof\s*:/i;
-const LINE_BREAK = /\r\n|[\n\r\u2028\u2029\u0085]/;
 
 /** Text after the first `Proof:` (any letter case) up to the end of that line, trimmed; null when absent. */
 export function extractProof(response: string): string | null {

@@ -3,7 +3,7 @@
 
 import type { SampleScores } from '../types.js';
 import { extractCotAnswer } from './cot.js';
-import { textForRule, type ScoringRule } from './first-line.js';
+import { textForRule, type ScoringRule } from './scoring-rules.js';
 import { DEFAULT_REFUSAL_MARKERS, exactMatch, isRefusal, paperAccuracy, tokenF1 } from './metrics.js';
 import { containsAnswer } from './normalize.js';
 import { extractProof, isProofCoherent } from './proof.js';

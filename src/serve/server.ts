@@ -5,7 +5,7 @@
 // Concurrent requests are batched: a request that arrives while the engine is idle waits a short
 // window (5 ms by default) for others; requests that arrive while a batch runs form the next one,
 // which starts as soon as the engine is free; a batch holds at most `batchSize` requests. Each row
-// of a batch is generated as if alone (src/models/transformers.ts), so a response does not depend
+// of a batch is generated as if alone (src/models/transformers/engine.ts), so a response does not depend
 // on what it was batched with, and the same suite run in-process and through this server gives
 // identical responses.
 //
@@ -17,7 +17,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { existsSync } from 'node:fs';
-import { InputError } from '../errors.js';
+import { InputError, messageOf } from '../errors.js';
 import { loadModel } from '../models/backends.js';
 import type { ChatMessage, DecodingParams, GenerationRequest, GenerationResult, LoadedModel } from '../types.js';
 
@@ -256,7 +256,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     handle(req, res).catch((error: unknown) => {
       if (error instanceof HttpError) return send(res, error.status, { error: { message: error.message, type: error.type, param: error.param, code: error.code } });
       const status = error instanceof InputError ? 400 : 500;
-      const message = error instanceof Error ? error.message : String(error);
+      const message = messageOf(error);
       send(res, status, { error: { message, type: status === 400 ? 'invalid_request_error' : 'server_error', param: null, code: null } });
     });
   });
@@ -273,7 +273,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   } catch (error) {
     await model.dispose();
     const code = (error as { code?: string }).code;
-    throw new InputError(`cannot listen on ${host}:${options.port ?? 8000}: ${code === 'EADDRINUSE' ? 'the port is in use (choose another with --port)' : error instanceof Error ? error.message : String(error)}`);
+    throw new InputError(`cannot listen on ${host}:${options.port ?? 8000}: ${code === 'EADDRINUSE' ? 'the port is in use (choose another with --port)' : messageOf(error)}`);
   }
   const port = (server.address() as AddressInfo).port;
   const shownHost = host.includes(':') ? `[${host}]` : host;

@@ -2,7 +2,7 @@
 // decodes and how it is scored. Nothing below the runner looks these up in the suite again.
 import { closest } from 'fastest-levenshtein';
 import { RGB_REFUSAL_MARKER, withRgbRefusal, type InstructionPreset } from '../prompts/presets.js';
-import type { ScoringRule } from '../scoring/first-line.js';
+import type { ScoringRule } from '../scoring/scoring-rules.js';
 import type { Cell, DecodingParams } from '../types.js';
 import type { SuiteFile, SweepConfig } from './schema.js';
 

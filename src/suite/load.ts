@@ -8,7 +8,10 @@ import { LineCounter, parseDocument, isMap, type Document } from 'yaml';
 import type { ZodIssue } from 'zod';
 import { FORMAT_NAMES, FORMATS, type DatasetFormat } from '../data/formats/formats.js';
 import type { DatasetSpec } from '../data/load.js';
-import { InputError, at } from '../errors.js';
+import { at, InputError, messageOf } from '../errors.js';
+import { CONTEXT_MODES } from '../retrieval/contexts.js';
+import { resolveDenseSettings, type DenseSettings } from '../retrieval/embedding-settings.js';
+import { RETRIEVERS } from '../retrieval/retrievers.js';
 import { customInstruction, PRESETS, type InstructionPreset } from '../prompts/presets.js';
 import type { PromptFormat } from '../types.js';
 import { expandGrid, type ResolvedPoint } from './grid.js';
@@ -32,25 +35,6 @@ export interface SuiteModel {
   recorded: Record<string, string>;
 }
 
-/** The suite's `retrieval.dense` block, paths resolved. */
-export interface SuiteDense {
-  /** Absolute folder or Hugging Face id of the embedding model. */
-  source: string;
-  pooling?: 'mean' | 'cls';
-  normalize?: boolean;
-  queryPrefix?: string;
-  passagePrefix?: string;
-  batchSize: number;
-  maxLength?: number;
-  dtype: string;
-  index: 'auto' | 'exact' | 'hnsw';
-  m: number;
-  efConstruction: number;
-  efSearch: number;
-  allowRemote: boolean;
-  cacheDir?: string;
-}
-
 export interface Suite {
   file: string;
   /** sha256 of the suite file's bytes. */
@@ -66,8 +50,8 @@ export interface Suite {
   /** What the dataset loader reads (absolute paths). */
   dataset: DatasetSpec;
   retrievalCacheDir?: string;
-  /** Set when the retriever is `dense` or `hybrid`. */
-  dense?: SuiteDense;
+  /** The `retrieval.dense` block (paths resolved), for the retrievers that embed. */
+  dense?: DenseSettings;
 }
 
 export type PathPart = string | number;
@@ -216,7 +200,7 @@ export async function loadSuite(file: string): Promise<Suite> {
     // Throws on an alias without its anchor, or on aliases that expand too much (a YAML bomb).
     data = doc.toJS({ maxAliasCount: 1000 });
   } catch (error) {
-    throw new InputError(at(file, undefined, `invalid YAML: ${error instanceof Error ? error.message : String(error)}`));
+    throw new InputError(at(file, undefined, `invalid YAML: ${messageOf(error)}`));
   }
   const parsed = suiteSchema.safeParse(data);
   if (!parsed.success) {
@@ -257,14 +241,14 @@ export async function loadSuite(file: string): Promise<Suite> {
   const points = expandGrid(config, instructions, fail);
   const format = FORMATS[config.dataset.format];
   const { retriever } = config.retrieval;
-  if ((retriever === 'dense' || retriever === 'hybrid') && config.retrieval.dense === undefined) {
+  if (RETRIEVERS[retriever].needsEmbedder && config.retrieval.dense === undefined) {
     fail(['retrieval', 'retriever'], `\`${retriever}\` needs a \`retrieval.dense\` block naming the embedding model (\`model: <folder>\` or \`hf_id: <id>\`)`);
   }
   if (config.dataset.split !== undefined && !(format as DatasetFormat).takesSplit) {
     const takers = FORMAT_NAMES.filter((name) => (FORMATS[name] as DatasetFormat).takesSplit).map((name) => `\`format: ${name}\``);
     fail(['dataset', 'split'], `is for ${takers.join(' or ')} only`);
   }
-  if (retriever !== 'precomputed' && !config.dataset.corpus && !format.ownCorpus && points.some((p) => p.context !== 'closed-book')) {
+  if (RETRIEVERS[retriever].needsCorpus && !config.dataset.corpus && !format.ownCorpus && points.some((p) => CONTEXT_MODES[p.context].showsDocuments)) {
     fail(['dataset', 'corpus'], `is required by the ${retriever} retriever (or use \`retriever: precomputed\` with a dataset that carries contexts, or closed-book instructions only)`);
   }
 
@@ -290,27 +274,7 @@ export async function loadSuite(file: string): Promise<Suite> {
       split: config.dataset.split,
     },
     retrievalCacheDir: config.retrieval.cache_dir !== undefined ? resolve(config.retrieval.cache_dir) : undefined,
-    dense: denseOf(config.retrieval.dense, resolve),
-  };
-}
-
-function denseOf(d: SuiteFile['retrieval']['dense'], resolve: (p: string) => string): SuiteDense | undefined {
-  if (d === undefined) return undefined;
-  return {
-    source: d.model !== undefined ? resolve(d.model) : d.hf_id!,
-    pooling: d.pooling,
-    normalize: d.normalize,
-    queryPrefix: d.query_prefix,
-    passagePrefix: d.passage_prefix,
-    batchSize: d.batch_size,
-    maxLength: d.max_length,
-    dtype: d.dtype,
-    index: d.index,
-    m: d.m,
-    efConstruction: d.ef_construction,
-    efSearch: d.ef_search,
-    allowRemote: d.allow_remote,
-    cacheDir: d.cache_dir !== undefined ? resolve(d.cache_dir) : undefined,
+    dense: config.retrieval.dense !== undefined ? resolveDenseSettings(config.retrieval.dense, resolve) : undefined,
   };
 }
 

@@ -3,6 +3,9 @@
 // default.
 import { z } from 'zod';
 import { FORMAT_NAMES } from '../data/formats/formats.js';
+import { ALL_CONTEXT_MODES, GRID_CONTEXT_MODES } from '../retrieval/contexts.js';
+import { denseBlockSchema } from '../retrieval/embedding-settings.js';
+import { RETRIEVER_NAMES, RETRIEVER_SETTINGS } from '../retrieval/retrievers.js';
 import { BACKENDS, DEFAULT_BACKEND, type ModelEntry } from '../models/backends.js';
 
 const oneOrMany = <T extends z.ZodTypeAny>(item: T) =>
@@ -20,40 +23,11 @@ export const modelSchema = z.preprocess(
   ),
 ) as unknown as z.ZodType<ModelEntry, z.ZodTypeDef, unknown>;
 
-/** `retrieval.dense`: the embedding model and the vector index of the dense and hybrid retrievers. */
-const denseSchema = z
-  .object({
-    /** Local embedding model folder (relative to the suite file) in transformers.js layout. */
-    model: z.string().min(1).optional(),
-    /** Hugging Face id (needs `allow_remote: true` unless already in the cache). */
-    hf_id: z.string().min(1).optional(),
-    /** Default: the model folder's own setting, else mean (pooling) and true (normalize). */
-    pooling: z.enum(['mean', 'cls']).optional(),
-    normalize: z.boolean().optional(),
-    /** Prepended to questions / passages before embedding (e.g. E5's `query: ` and `passage: `). */
-    query_prefix: z.string().optional(),
-    passage_prefix: z.string().optional(),
-    batch_size: z.number().int().min(1).max(4096).default(32),
-    max_length: z.number().int().min(8).max(8192).optional(),
-    dtype: z.string().default('fp32'),
-    /** auto: exact below 20,000 documents, else hnsw. */
-    index: z.enum(['auto', 'exact', 'hnsw']).default('auto'),
-    m: z.number().int().min(2).max(256).default(16),
-    ef_construction: z.number().int().min(1).max(10000).default(200),
-    ef_search: z.number().int().min(1).max(10000).default(128),
-    allow_remote: z.boolean().default(false),
-    cache_dir: z.string().optional(),
-  })
-  .strict()
-  .refine((d) => (d.model === undefined) !== (d.hf_id === undefined), {
-    message: 'give exactly one of `model` (a local embedding model folder) or `hf_id` (a Hugging Face id)',
-  });
-
 const gridBlockSchema = z
   .object({
     k: oneOrMany(z.number().int().min(0).max(1000)).default([5]),
     instruction: oneOrMany(z.string().min(1)).default(['nores']),
-    context: oneOrMany(z.enum(['retrieved', 'oracle', 'distractors'])).default(['retrieved']),
+    context: oneOrMany(z.enum(GRID_CONTEXT_MODES)).default(['retrieved']),
     shots: oneOrMany(z.number().int().min(0).max(32)).default([0]),
     cot: oneOrMany(z.boolean()).default([false]),
   })
@@ -64,7 +38,7 @@ const sweepPointsSchema = z
   .object({
     k: oneOrMany(z.number().int().min(0).max(1000)).optional(),
     instruction: oneOrMany(z.string().min(1)).optional(),
-    context: oneOrMany(z.enum(['retrieved', 'oracle', 'distractors', 'closed-book'])).optional(),
+    context: oneOrMany(z.enum(ALL_CONTEXT_MODES)).optional(),
     shots: oneOrMany(z.number().int().min(0).max(32)).optional(),
     cot: oneOrMany(z.boolean()).optional(),
   })
@@ -113,11 +87,11 @@ export const suiteSchema = z
       .strict(),
     retrieval: z
       .object({
-        retriever: z.enum(['bm25', 'dense', 'hybrid', 'precomputed']).default('bm25'),
-        /** Embedding model and index for `dense` and `hybrid`. */
-        dense: denseSchema.optional(),
-        /** Reciprocal rank fusion constant of `hybrid`. */
-        rrf_k: z.number().min(0).max(100000).default(60),
+        retriever: z.enum(RETRIEVER_NAMES).default('bm25'),
+        /** Embedding model and index for the retrievers that embed (`dense`, `hybrid`). */
+        dense: denseBlockSchema.optional(),
+        // Each retriever's own fields (src/retrieval/retrievers.ts), e.g. hybrid's `rrf_k`.
+        ...RETRIEVER_SETTINGS,
         order: z.enum(['ascending', 'descending']).default('ascending'),
         oracle_position: z.union([z.number().int().min(0), z.enum(['first', 'last', 'random'])]).default('last'),
         recall_at: z.array(z.number().int().min(1)).optional(),

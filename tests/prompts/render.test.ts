@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { AutoTokenizer, env } from '@huggingface/transformers';
 import { makeExemplar, reasoningFor } from '../../src/prompts/exemplars.js';
 import { pickExemplars } from '../../src/prompts/fewshot.js';
-import { PRESETS, customInstruction, resolveInstruction } from '../../src/prompts/presets.js';
+import { PRESETS, customInstruction } from '../../src/prompts/presets.js';
 import { buildMessages, documentLine, renderPrompt, renderRaw, COT_INSTRUCTION } from '../../src/prompts/render.js';
 import type { ChatMessage, Doc, QaItem } from '../../src/types.js';
 
@@ -31,7 +31,6 @@ test('presets are the study texts, character for character', () => {
     PRESETS['closed-book']!.text,
     'You are given a question and you MUST respond with a short answer based on your internal knowledge. If you do not know the answer, please respond with NO-RES.',
   );
-  assert.equal(resolveInstruction('norse'), undefined);
   assert.equal(customInstruction('mine', 'Answer briefly or say NO-RES.').rejects, true);
 });
 

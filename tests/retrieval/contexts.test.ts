@@ -54,7 +54,7 @@ test('retrieved: deepens past duplicates, and errors when distinct documents run
 });
 
 test('k larger than the corpus is an InputError that says the corpus size', async () => {
-  await assert.rejects(one({ k: 8 }), (err: Error) => err instanceof InputError && /k = 8 is larger than the corpus \(corpus size: 7 documents\)/.test(err.message));
+  await assert.rejects(one({ k: 8 }), (err: Error) => err instanceof InputError && /k = 8 is larger than the corpus \(7 documents\)/.test(err.message));
 });
 
 test('oracle: gold at the default position (last when ascending, first when descending)', async () => {

@@ -15,5 +15,6 @@ export function fakeRetriever(rankings: Record<string, Doc[]>): Retriever & { ca
       calls.push({ queries: queries.length, k });
       return queries.map((q) => (rankings[q] ?? []).slice(0, k).map((d, i, all) => ({ doc: d, score: all.length - i })));
     },
+    dispose: async () => {},
   };
 }

@@ -26,10 +26,14 @@ test('the fusion constant changes the order: k = 0 favours top ranks', () => {
 });
 
 test('hybrid retriever: BM25 padding (score 0) is not a match; every query gets k documents', async () => {
+  const disposed: string[] = [];
   const sparse: Retriever = {
     name: 'bm25',
     async search(queries) {
       return queries.map(() => [{ doc: d.a!, score: 2.5 }, { doc: d.b!, score: 0 }, { doc: d.c!, score: 0 }]);
+    },
+    dispose: async () => {
+      disposed.push('bm25');
     },
   };
   const dense: Retriever = {
@@ -37,12 +41,17 @@ test('hybrid retriever: BM25 padding (score 0) is not a match; every query gets 
     async search(queries, k) {
       return queries.map(() => list('b', 'c', 'a').slice(0, k));
     },
+    dispose: async () => {
+      disposed.push('dense');
+    },
   };
   const hybrid = createHybridRetriever([{ retriever: sparse, sparse: true }, { retriever: dense }], { corpusSize: 3 });
   const [hits] = await hybrid.search(['q'], 3);
   // a: 1/61 + 1/63; b: 1/61 (its BM25 padding rank is ignored); c: 1/62
   assert.deepEqual(hits!.map((h) => h.doc.id), ['a', 'b', 'c']);
   assert.equal(hybrid.name, 'hybrid');
+  await hybrid.dispose();
+  assert.deepEqual(disposed, ['bm25', 'dense'], 'disposing the fusion frees both retrievers');
   const [one] = await hybrid.search(['q'], 1);
   assert.deepEqual(one!.map((h) => h.doc.id), ['a']);
 });

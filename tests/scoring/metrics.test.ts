@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { firstLine, textForRule, wholeResponse } from '../../src/scoring/first-line.js';
+import { firstLine, textForRule, wholeResponse } from '../../src/scoring/scoring-rules.js';
 import { exactMatch, isRefusal, METRIC_DEFS, METRICS, paperAccuracy, SUBSETS, tokenF1 } from '../../src/scoring/metrics.js';
 import type { SampleScores } from '../../src/types.js';
 import { containsAnswer, normalizeAnswer, normalizedAnswers } from '../../src/scoring/normalize.js';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { InputError, at } from '../../errors.js';
+import { at, InputError, messageOf } from '../../errors.js';
 import type { Doc, QaItem } from '../../types.js';
 import { readJsonlRecords } from '../jsonl.js';
 import { IdRegistry, idField, parseOrThrow, record, stringField } from './validate.js';
@@ -89,7 +89,7 @@ async function readQrels(file: string): Promise<QrelRow[]> {
   } catch (err) {
     if (err instanceof InputError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(at(file, undefined, code === 'ENOENT' ? 'file not found' : `cannot read: ${err instanceof Error ? err.message : String(err)}`));
+    throw new InputError(at(file, undefined, code === 'ENOENT' ? 'file not found' : `cannot read: ${messageOf(err)}`));
   } finally {
     lines.close();
     input.destroy();

@@ -25,7 +25,7 @@ import { setMaxListeners } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError, RuntimeFailure } from '../../errors.js';
+import { InputError, messageOf, RuntimeFailure } from '../../errors.js';
 import type {
   ChatRenderer,
   DecodingParams,
@@ -220,7 +220,7 @@ async function loadLocalTokenizer(spec: OpenAIModelSpec): Promise<LocalTokenizer
   try {
     tokenizer = await AutoTokenizer.from_pretrained(folder, { local_files_only: true });
   } catch (error) {
-    throw new InputError(`model '${spec.name}': cannot load the tokenizer from ${folder}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new InputError(`model '${spec.name}': cannot load the tokenizer from ${folder}: ${messageOf(error)}`);
   }
   const files: ModelFingerprint['files'] = [];
   for (const file of TOKENIZER_FILES) {

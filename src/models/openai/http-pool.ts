@@ -11,7 +11,7 @@
 // goes through `redact`, which removes the key and any credentials or query string of a URL, so a
 // server that echoes the header in its error body cannot leak it into a log or a report.
 
-import { RuntimeFailure } from '../../errors.js';
+import { messageOf, RuntimeFailure } from '../../errors.js';
 
 export interface PoolOptions {
   /** Base URLs, already normalised (no trailing slash, no trailing /v1). */
@@ -280,7 +280,7 @@ function connectionReason(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
   if (cause?.code) return cause.code;
   if (cause?.message) return cause.message;
-  return error instanceof Error ? error.message : String(error);
+  return messageOf(error);
 }
 
 /** OpenAI's `{error: {message}}`, vLLM's `{message}` / `{detail}`, or the first bytes of the body. */

@@ -1,12 +1,12 @@
 // Which part of a response is scored. The paper scores the first line only; `whole` exists for the
 // sensitivity sweep over the scoring rule (protocol.md, "Pitfalls").
 
+import { LINE_BREAK } from './line-breaks.js';
+
 export type ScoringRule = 'first-line' | 'whole';
 
-export const SCORING_RULES: readonly ScoringRule[] = ['first-line', 'whole'];
-
-const LINE_BREAK = /\r\n|[\n\r\u2028\u2029\u0085]/;
-const LINE_BREAKS = /\s*(?:\r\n|[\n\r\u2028\u2029\u0085])\s*/g;
+/** A line break with the whitespace around it. */
+const LINE_BREAKS = new RegExp(String.raw`\s*(?:${LINE_BREAK.source})\s*`, 'g');
 
 /**
  * The first line of the response after leading whitespace is trimmed.

@@ -1,0 +1,192 @@
+// The retriever table: adding a retriever is one file (its search) and one line here. Each entry
+// declares the fields it adds to the suite's `retrieval` block (the suite schema is built from
+// them) and how it opens, with its indexes built or loaded from the cache. Shared by `ragtax run`
+// and `ragtax index`.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { InputError } from '../errors.js';
+import type { Doc, QaItem, Retriever } from '../types.js';
+import { cacheRoot } from '../util/cache-dir.js';
+import { bm25CacheKey, createBm25Retriever, type Bm25Retriever } from './bm25.js';
+import { createDenseRetriever, type DenseRetriever, type DenseStage } from './dense.js';
+import type { Embedder } from './embedder.js';
+import { denseCacheDir, openDenseEmbedder, type DenseSettings } from './embedding-settings.js';
+import { createHybridRetriever } from './hybrid.js';
+import { createPrecomputedRetriever } from './precomputed.js';
+
+/** What a retriever is opened with (everything resolved by the suite loader). */
+export interface RetrieverContext {
+  /** The suite file, for messages. */
+  suiteFile: string;
+  corpus: Doc[];
+  /** Items that may carry precomputed contexts (evaluated and few-shot). */
+  items: readonly QaItem[];
+  /** The `retrieval.dense` block, resolved. */
+  dense?: DenseSettings;
+  /** `retrieval.cache_dir`, resolved. */
+  cacheDir?: string;
+  /** `verify`: load indexes only; a missing or unusable index is an error. */
+  mode?: 'build' | 'verify';
+  onWarning?: (message: string) => void;
+  onProgress?: (stage: 'bm25' | DenseStage, done: number, total: number) => void;
+}
+
+/** An opened retriever, with the parts `ragtax index` reports on. */
+export interface OpenedRetriever {
+  /** Its dispose() frees what the retriever holds (the embedding model). */
+  retriever: Retriever;
+  /** Every index was loaded from the cache; null for a retriever without indexes. */
+  fromCache: boolean | null;
+  bm25?: Bm25Retriever;
+  bm25Seconds?: number;
+  dense?: DenseRetriever;
+  embedder?: Embedder;
+}
+
+export interface RetrieverDefinition<Settings extends z.ZodRawShape> {
+  /** Fields this retriever adds to the suite's `retrieval` block. */
+  settings: Settings;
+  /** Searches a corpus (`dataset.corpus` or the format's own). */
+  needsCorpus: boolean;
+  /** Needs the `retrieval.dense` block (an embedding model). */
+  needsEmbedder: boolean;
+  open(own: z.infer<z.ZodObject<Settings>>, context: RetrieverContext): Promise<OpenedRetriever>;
+}
+
+function defineRetriever<Settings extends z.ZodRawShape>(definition: RetrieverDefinition<Settings>): RetrieverDefinition<Settings> {
+  return definition;
+}
+
+export function bm25CacheDir(retrievalCacheDir: string | undefined): string {
+  return retrievalCacheDir ?? path.join(cacheRoot(), 'bm25');
+}
+
+async function openBm25(context: RetrieverContext): Promise<{ bm25: Bm25Retriever; bm25Seconds: number }> {
+  const cacheDir = bm25CacheDir(context.cacheDir);
+  if (context.mode === 'verify') {
+    const file = path.join(cacheDir, `bm25-${bm25CacheKey(context.corpus)}.json`);
+    if (!existsSync(file)) throw new InputError(`the BM25 index for this corpus is missing (${file}); build it with \`ragtax index ${context.suiteFile}\``);
+  }
+  const started = performance.now();
+  const bm25 = await createBm25Retriever(context.corpus, {
+    cacheDir,
+    onWarning: context.onWarning,
+    onProgress: (done, total) => context.onProgress?.('bm25', done, total),
+  });
+  return { bm25, bm25Seconds: (performance.now() - started) / 1000 };
+}
+
+async function openDense(context: RetrieverContext): Promise<{ dense: DenseRetriever; embedder: Embedder }> {
+  const d = context.dense!;
+  const embedder = await openDenseEmbedder(d);
+  try {
+    const dense = await createDenseRetriever(context.corpus, embedder, {
+      index: d.index,
+      hnsw: { m: d.m, efConstruction: d.efConstruction, efSearch: d.efSearch },
+      cacheDir: denseCacheDir(d, context.cacheDir),
+      mode: context.mode,
+      onWarning: context.onWarning,
+      onProgress: context.onProgress,
+    });
+    return { dense, embedder };
+  } catch (error) {
+    await embedder.dispose();
+    throw error;
+  }
+}
+
+/** The retriever, whose dispose() also frees `embedder` (the retriever does not own it otherwise). */
+function freeing(retriever: Retriever, embedder: Embedder): Retriever {
+  return {
+    name: retriever.name,
+    search: (queries, k) => retriever.search(queries, k),
+    dispose: async () => {
+      await retriever.dispose();
+      await embedder.dispose();
+    },
+  };
+}
+
+export const RETRIEVERS = {
+  bm25: defineRetriever({
+    settings: {},
+    needsCorpus: true,
+    needsEmbedder: false,
+    async open(_own, context) {
+      const { bm25, bm25Seconds } = await openBm25(context);
+      return { retriever: bm25, fromCache: bm25.loadedFromCache, bm25, bm25Seconds };
+    },
+  }),
+  dense: defineRetriever({
+    settings: {},
+    needsCorpus: true,
+    needsEmbedder: true,
+    async open(_own, context) {
+      const { dense, embedder } = await openDense(context);
+      return { retriever: freeing(dense, embedder), fromCache: dense.loadedFromCache, dense, embedder };
+    },
+  }),
+  hybrid: defineRetriever({
+    settings: {
+      /** Reciprocal rank fusion constant. */
+      rrf_k: z.number().min(0).max(100000).default(60),
+    },
+    needsCorpus: true,
+    needsEmbedder: true,
+    async open(own, context) {
+      const { bm25, bm25Seconds } = await openBm25(context);
+      const { dense, embedder } = await openDense(context);
+      const fused = createHybridRetriever([{ retriever: bm25, sparse: true }, { retriever: dense }], { rrfK: own.rrf_k, corpusSize: context.corpus.length });
+      return { retriever: freeing(fused, embedder), fromCache: bm25.loadedFromCache && dense.loadedFromCache, bm25, bm25Seconds, dense, embedder };
+    },
+  }),
+  precomputed: defineRetriever({
+    settings: {},
+    needsCorpus: false,
+    needsEmbedder: false,
+    async open(_own, context) {
+      return { retriever: createPrecomputedRetriever(context.items), fromCache: null };
+    },
+  }),
+};
+
+export type RetrieverName = keyof typeof RETRIEVERS;
+export const RETRIEVER_NAMES = Object.keys(RETRIEVERS) as [RetrieverName, ...RetrieverName[]];
+
+/** Every retriever's own fields, in table order: the per-retriever part of the suite's `retrieval` block. */
+export const RETRIEVER_SETTINGS: z.ZodRawShape = Object.assign({}, ...Object.values(RETRIEVERS).map((r) => r.settings));
+
+/**
+ * Opens the retriever `name` with its fields taken from the suite's (validated) `retrieval` block.
+ */
+export async function openRetriever(name: RetrieverName, retrieval: Record<string, unknown>, context: RetrieverContext): Promise<OpenedRetriever> {
+  const definition = RETRIEVERS[name] as RetrieverDefinition<z.ZodRawShape>;
+  if (definition.needsCorpus && context.corpus.length === 0) {
+    throw new InputError(`${context.suiteFile}: field \`dataset.corpus\` is needed: the ${name} retriever has no documents to search`);
+  }
+  if (definition.needsEmbedder && context.dense === undefined) {
+    throw new InputError(`${context.suiteFile}: \`retrieval.dense\` is needed by the ${name} retriever`);
+  }
+  const own = Object.fromEntries(Object.keys(definition.settings).map((key) => [key, retrieval[key]]));
+  return definition.open(own, context);
+}
+
+/** A progress callback that logs one line per stage at most every `everyMs`, and the last step. */
+export function throttledProgressLog(log: (message: string) => void, everyMs = 2000): (stage: string, done: number, total: number) => void {
+  const names: Record<string, string> = { bm25: 'BM25 indexing', embed: 'embedding passages', index: 'building the HNSW index' };
+  const last = new Map<string, number>(); // stage → time of the last line, -1 once finished
+  return (stage, done, total) => {
+    const now = Date.now();
+    const previous = last.get(stage);
+    const final = done >= total;
+    if (previous === -1) return;
+    if (previous === undefined && final) {
+      last.set(stage, -1); // done in one step: nothing worth reporting
+      return;
+    }
+    if (previous !== undefined && !final && now - previous < everyMs) return;
+    last.set(stage, final ? -1 : now);
+    log(`${names[stage] ?? stage}: ${done}/${total} (${Math.round((100 * done) / Math.max(1, total))}%)`);
+  };
+}
