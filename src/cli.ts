@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runIndexCommand } from './commands/build-index.js';
 import { runCompareCommand } from './commands/compare.js';
+import { runPromptsCommand } from './commands/prompts.js';
 import { runReportCommand } from './commands/report.js';
 import { runRunCommand } from './commands/run.js';
 import { runScoreCommand } from './commands/score.js';
@@ -110,6 +111,24 @@ async function main(argv: string[]): Promise<void> {
       },
     )
     .command(
+      'prompts <suite>',
+      'Dry run: show the exact prompts, token counts and context overflows a run would make, per model and cell (no weights loaded, no run written)',
+      (y) =>
+        y
+          .positional('suite', { type: 'string', demandOption: true, describe: 'Suite YAML file' })
+          .option('model', { type: 'string', describe: 'Only this model (its name in the suite)' })
+          .option('cell', { type: 'string', describe: 'Only cells whose label contains this text, e.g. "chat nores retrieved k=3"' })
+          .option('limit', { type: 'number', default: 1, describe: 'Prompts shown per cell' })
+          .option('json', { type: 'boolean', default: false, describe: 'Print one JSON document' })
+          .check((a) => {
+            if (!Number.isInteger(a.limit) || a.limit < 0) throw new InputError('--limit must be a whole number ≥ 0');
+            return true;
+          }),
+      async (args) => {
+        await runPromptsCommand({ suite: args.suite, model: args.model, cell: args.cell, limit: args.limit, json: args.json }, process.stdout);
+      },
+    )
+    .command(
       'serve <model>',
       'Serve a model folder (or cached Hugging Face id) through the in-process backend as an OpenAI-compatible HTTP server',
       (y) =>
@@ -145,7 +164,7 @@ async function main(argv: string[]): Promise<void> {
         );
       },
     )
-    .demandCommand(1, 'Name a command: run, score, compare, report, index or serve (see --help)')
+    .demandCommand(1, 'Name a command: run, score, compare, report, index, prompts or serve (see --help)')
     .strict()
     .recommendCommands()
     .fail((message, error, y) => {

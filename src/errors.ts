@@ -18,6 +18,13 @@ export class InputError extends RagtaxError {
   }
 }
 
+/**
+ * A chat template refused the messages (its own `raise_exception`, e.g. "System role not
+ * supported") or dropped one of them. An input error: the model's template and the suite's prompts
+ * do not fit; `serve` answers it with 400.
+ */
+export class TemplateError extends InputError {}
+
 /** Something failed while running (a backend, the file system). */
 export class RuntimeFailure extends RagtaxError {
   constructor(message: string) {

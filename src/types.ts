@@ -105,6 +105,12 @@ export interface GenerationRequest {
    */
   messages?: ChatMessage[];
   decoding: DecodingParams;
+  /**
+   * `prompt` is a rendered chat template: it is encoded WITHOUT adding special tokens (the template
+   * writes its own BOS), as transformers' `apply_chat_template(tokenize=True)` and vLLM's chat
+   * endpoint do. Otherwise (raw prompts) the tokenizer's own rule applies (`tokenizer(text)`).
+   */
+  chat?: boolean;
 }
 
 export type FinishReason = 'eos' | 'stop' | 'length';
@@ -118,6 +124,8 @@ export interface GenerationResult {
   latencyMs: number;
   /** Served from the generation cache (src/cache): no model call was made. */
   cached?: boolean;
+  /** For `finishReason: 'stop'`: the stop string that ended the text (the earliest one in it). */
+  stopString?: string;
 }
 
 /** Every backend implements this and nothing more. */
@@ -140,8 +148,10 @@ export interface ModelFingerprint {
 export interface LoadedModel {
   name: string;
   generator: Generator;
-  /** Number of tokens the model's tokenizer makes of `text` (special tokens as the backend adds them). */
-  countTokens(text: string): number;
+  /** Number of tokens the model is fed for `text` (see GenerationRequest.chat for the BOS rule). */
+  countTokens(text: string, chat?: boolean): number;
+  /** The token ids the model is fed for `text`, where the backend has the tokenizer locally. */
+  encode?(text: string, chat?: boolean): number[];
   /** Maximum sequence length (prompt + new tokens). */
   contextLength: number;
   /** The model's own chat template, or undefined when it has none. */
@@ -157,6 +167,11 @@ export interface LoadedModel {
   acceptsMessages?: boolean;
   /** Things a run should say about this model (e.g. a skipped context check); also in the manifest. */
   notes?: string[];
+  /**
+   * Facts about the prompt stack the manifest records beside the files: the chat template's sha256
+   * and where it was read, the BOS rule applied to raw and chat prompts.
+   */
+  promptStack?: Record<string, unknown>;
   /**
    * Loads the weights now, for a model opened lazily (generate() loads them on first use anyway);
    * absent when the model is loaded eagerly.
@@ -189,6 +204,8 @@ export interface SampleScores {
   answerInContext: boolean;
   /** CoT only: whether the response had an `Answer:` line to extract. */
   cotAnswerFound?: boolean;
+  /** Reasoning models only (`reasoning.strip`): whether the thinking block was closed before the budget ran out. */
+  reasoningClosed?: boolean;
   /** Proof task only: text after `Proof:` to the end of that line, and whether the answer occurs in it. */
   proof?: string | null;
   proofCoherent?: boolean;
@@ -235,6 +252,8 @@ export interface CellAggregate extends Cell {
   cotMissingAnswer?: number;
   /** Proof cells: share of proofs that contain the model's own answer. */
   proofCoherence?: number | null;
+  /** Cells of reasoning models: share of responses whose thinking never closed (raise max_new_tokens). */
+  reasoningUnclosed?: number;
   /** Items left out because some prompt of this grid point exceeded a model's context. */
   excludedContextOverflow: number;
 }

@@ -10,7 +10,17 @@ onnx/model.onnx: a Llama-style decoder (grouped-query attention, rotary position
 SwiGLU) with a KV cache, opset 17. The weights are random (seeded, so every run writes the same
 bytes); the model says nothing meaningful, it only exercises the generation path.
 
-Usage: /usr/bin/python3 tools/build-test-model.py [OUT_ROOT]   (needs Debian python3-onnx, python3-numpy)
+With --wide it also writes
+  tests/fixtures/models/tiny-wide/   the same architecture with a 50,000-token vocabulary (room for
+                                     Llama-2's 32,000, Phi-3's 32,064 and SmolLM's 49,152 ids), as small
+                                     as it gets otherwise (hidden 8, one layer, tied embeddings), and NO
+                                     tokenizer files: a test copies it and adds a real tokenizer.json +
+                                     tokenizer_config.json. config.json names no BOS/EOS ids; EOS comes
+                                     from the tokenizer that is added.
+(--wide-only writes tiny-wide alone.) tiny-base and tiny-chat are the same bytes either way.
+
+Usage: /usr/bin/python3 tools/build-test-model.py [--wide | --wide-only] [OUT_ROOT]
+       (needs Debian python3-onnx, python3-numpy)
 """
 import json
 import os
@@ -33,6 +43,12 @@ MERGES = [
 ]
 
 DIMS = dict(hidden=64, intermediate=128, layers=2, heads=4, kv_heads=2, context=512, rope_theta=10000.0, rms_eps=1e-5)
+
+# tiny-wide: a vocabulary any of the real test tokenizers fits in, everything else minimal. The
+# context is longer than tiny-base's so that RAG prompts through a real SentencePiece tokenizer fit.
+WIDE_VOCAB = 50000
+WIDE_SEED = 20250107
+WIDE_DIMS = dict(hidden=8, intermediate=16, layers=1, heads=2, kv_heads=1, context=2048, rope_theta=10000.0, rms_eps=1e-5)
 
 
 # ---------------------------------------------------------------- tokenizer
@@ -144,9 +160,11 @@ class GraphBuilder:
 class TinyLlama:
     """Emits a Llama decoder graph whose weights come from one seeded generator."""
 
-    def __init__(self, vocab_size, dims, rng):
+    def __init__(self, vocab_size, dims, rng, tie_embeddings=False):
         self.g = GraphBuilder()
         self.v, self.d, self.rng = vocab_size, dims, rng
+        # Tied: the LM head is the transposed embedding (halves the file for a wide vocabulary).
+        self.tie_embeddings = tie_embeddings
         self.head_dim = dims["hidden"] // dims["heads"]
 
     def weight(self, fan_in, fan_out):
@@ -251,7 +269,10 @@ class TinyLlama:
             swish = g.op("Mul", [gate, g.op("Sigmoid", [gate])])
             x = g.op("Add", [x, g.op("MatMul", [g.op("Mul", [swish, up]), self.weight(d["intermediate"], H)])])
 
-        g.op("MatMul", [self.rms_norm(x), self.weight(H, self.v)], out="logits")
+        if self.tie_embeddings:
+            g.op("MatMul", [self.rms_norm(x), g.op("Transpose", [embedding], perm=[1, 0])], out="logits")
+        else:
+            g.op("MatMul", [self.rms_norm(x), self.weight(H, self.v)], out="logits")
         graph = helper.make_graph(g.nodes, "ragtax_tiny_llama", inputs, outputs, g.initializers)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="ragtax build-test-model")
         model.ir_version = 8
@@ -262,9 +283,8 @@ class TinyLlama:
 # ---------------------------------------------------------------- folders
 
 
-def model_config(vocab_size, eos_id):
-    d = DIMS
-    return {
+def model_config(vocab_size, eos_id, d=DIMS, tie_embeddings=False):
+    config = {
         "architectures": ["LlamaForCausalLM"],
         "model_type": "llama",
         "vocab_size": vocab_size,
@@ -278,12 +298,17 @@ def model_config(vocab_size, eos_id):
         "rms_norm_eps": d["rms_eps"],
         "rope_theta": d["rope_theta"],
         "hidden_act": "silu",
-        "tie_word_embeddings": False,
+        "tie_word_embeddings": tie_embeddings,
         "bos_token_id": 0,
         "eos_token_id": eos_id,
         "pad_token_id": eos_id,
         "torch_dtype": "float32",
     }
+    if eos_id is None:
+        # No tokenizer of its own: special-token ids are the added tokenizer's business.
+        for key in ("bos_token_id", "eos_token_id", "pad_token_id"):
+            del config[key]
+    return config
 
 
 def write_json(path, value):
@@ -304,8 +329,34 @@ def write_folder(folder, model_bytes, vocab, chat_template, eos_token):
         f.write(model_bytes)
 
 
+def write_wide_folder(folder):
+    """tiny-wide: weights and configs only; the test supplies tokenizer.json and tokenizer_config.json."""
+    model = TinyLlama(WIDE_VOCAB, WIDE_DIMS, np.random.default_rng(WIDE_SEED), tie_embeddings=True).build()
+    model_bytes = model.SerializeToString()
+    os.makedirs(os.path.join(folder, "onnx"), exist_ok=True)
+    for stale in ("tokenizer.json", "tokenizer_config.json"):
+        if os.path.exists(os.path.join(folder, stale)):
+            os.remove(os.path.join(folder, stale))
+    write_json(os.path.join(folder, "config.json"), model_config(WIDE_VOCAB, None, WIDE_DIMS, tie_embeddings=True))
+    write_json(os.path.join(folder, "generation_config.json"), {"do_sample": False})
+    with open(os.path.join(folder, "onnx", "model.onnx"), "wb") as f:
+        f.write(model_bytes)
+    return len(model_bytes)
+
+
 def main():
-    out_root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(REPO, "tests", "fixtures", "models")
+    args = sys.argv[1:]
+    flags = {a for a in args if a.startswith("--")}
+    unknown = flags - {"--wide", "--wide-only"}
+    positional = [a for a in args if not a.startswith("--")]
+    if unknown or len(positional) > 1:
+        sys.exit(f"usage: {sys.argv[0]} [--wide | --wide-only] [OUT_ROOT]")
+    out_root = positional[0] if positional else os.path.join(REPO, "tests", "fixtures", "models")
+    if flags & {"--wide", "--wide-only"}:
+        size = write_wide_folder(os.path.join(out_root, "tiny-wide"))
+        print(f"wrote tiny-wide under {out_root} (vocab {WIDE_VOCAB}, onnx {size} bytes)")
+        if "--wide-only" in flags:
+            return
     vocab = build_vocab()
     model = TinyLlama(len(vocab), DIMS, np.random.default_rng(SEED)).build()
     model_bytes = model.SerializeToString()

@@ -62,3 +62,25 @@ export const formatsField = z
   .transform((v): PromptFormat[] => (Array.isArray(v) ? v : [v]))
   .default(['raw']);
 export const batchSizeField = z.number().int().min(1).max(1024).default(16);
+
+/**
+ * How a model's chat prompts are made, for every backend: declared once here, spread into each
+ * backend's settings, resolved by the suite loader into `SuiteModel.chat` and the spec's `chat`.
+ */
+export const chatFields = {
+  /** `merge`: the instruction opens the first user turn (for templates that reject or drop the system role). */
+  system_role: z.enum(['keep', 'merge']).optional(),
+  /** Template variables, e.g. `{ enable_thinking: false }`; sent to servers as vLLM's `chat_template_kwargs`. */
+  chat_template_kwargs: z.record(z.string(), z.unknown()).optional(),
+  /** Which of the model's named chat templates to use (default `default`). */
+  chat_template_name: z.string().min(1).optional(),
+  /** Reasoning models: score the text after the closing tag of the thinking block. */
+  reasoning: z
+    .object({
+      strip: z.boolean().default(true),
+      open: z.string().min(1).default('<think>'),
+      close: z.string().min(1).default('</think>'),
+    })
+    .strict()
+    .optional(),
+};

@@ -2,7 +2,7 @@
 // and what was excluded.
 import type { CellAggregate, PairRecord } from '../types.js';
 import type { RunSummary } from '../rundir/types.js';
-import { METRIC_DEFS } from '../scoring/metrics.js';
+import { METRIC_DEFS, SUBSETS, type Subset } from '../scoring/metrics.js';
 import { pct, pctInterval, pValue, signedPct } from './format.js';
 
 function table(header: string[], rows: string[][]): string {
@@ -33,10 +33,16 @@ function pairRows(pairs: PairRecord[]): string[][] {
   ]);
 }
 
-/** report.md's cells table shows the METRICS entries with `markdown: 'column' | 'column+ci'`, in table order. */
-const COLUMNS = METRIC_DEFS.filter((m) => m.markdown === 'column' || m.markdown === 'column+ci');
+/**
+ * report.md's cells table shows the METRICS entries with `markdown: 'column' | 'column+ci'`, in
+ * table order; a metric that only some cells have (its subset's `appliesTo`) only when a cell has it.
+ */
+function columnsFor(cells: readonly CellAggregate[]) {
+  return METRIC_DEFS.filter(
+    (m) => (m.markdown === 'column' || m.markdown === 'column+ci') && ((SUBSETS[m.over] as Subset).appliesTo === undefined || cells.some((c) => c[m.name] !== undefined)),
+  );
+}
 const COT_NOTES = METRIC_DEFS.filter((m) => m.markdown === 'cot-note');
-const COLUMN_HEADERS = COLUMNS.map((m) => (m.markdown === 'column+ci' ? `${m.short} [95% CI]` : m.short));
 
 /** `yes (12.5% without Answer:)`: the CoT column with the non-zero `cot-note` metrics. */
 function cotColumn(c: CellAggregate): string {
@@ -44,7 +50,7 @@ function cotColumn(c: CellAggregate): string {
   return `yes${COT_NOTES.map((m) => (c[m.name] ? ` (${pct(c[m.name])}% ${m.short})` : '')).join('')}`;
 }
 
-function cellRows(cells: CellAggregate[]): string[][] {
+function cellRows(cells: CellAggregate[], columns: ReturnType<typeof columnsFor>): string[][] {
   return cells.map((c) => [
     c.model,
     c.format,
@@ -53,7 +59,7 @@ function cellRows(cells: CellAggregate[]): string[][] {
     String(c.shots),
     cotColumn(c),
     String(c.n),
-    ...COLUMNS.map((m) => (m.markdown === 'column+ci' ? `${pct(c[m.name])} ${pctInterval(c.ci95[m.name])}` : pct(c[m.name]))),
+    ...columns.map((m) => (m.markdown === 'column+ci' ? `${pct(c[m.name])} ${pctInterval(c.ci95[m.name])}` : pct(c[m.name]))),
   ]);
 }
 
@@ -104,6 +110,7 @@ export function renderMarkdown(summary: RunSummary): string {
     parts.push(sensitivity, '');
   }
   parts.push('## Cells', '');
+  const columns = columnsFor(summary.cells);
   parts.push(
     'Accuracy: a normalised gold answer occurs in the first line of the response. Neg. rejection: NO-RES among items whose context lacks the answer; ' +
       'over-refusal: NO-RES among items whose context holds it; parametric recall: accuracy where the context lacks the answer; context acc.: accuracy where it holds it.',
@@ -111,11 +118,20 @@ export function renderMarkdown(summary: RunSummary): string {
   );
   parts.push(
     table(
-      ['model', 'format', 'instruction', 'k', 'shots', 'CoT', 'n', ...COLUMN_HEADERS],
-      cellRows(summary.cells),
+      ['model', 'format', 'instruction', 'k', 'shots', 'CoT', 'n', ...columns.map((m) => (m.markdown === 'column+ci' ? `${m.short} [95% CI]` : m.short))],
+      cellRows(summary.cells, columns),
     ),
     '',
   );
+  const cutOff = summary.cells.filter((c) => (c.reasoningUnclosed ?? 0) > 0);
+  if (cutOff.length > 0) {
+    const worst = new Map<string, number>();
+    for (const c of cutOff) worst.set(c.model, Math.max(worst.get(c.model) ?? 0, c.reasoningUnclosed!));
+    parts.push(
+      `Thinking cut off: ${[...worst].map(([m, r]) => `${m} up to ${pct(r)}%`).join(', ')} of responses ended inside their thinking block and are scored as unanswered; raise \`max_new_tokens\` for ${worst.size === 1 ? 'that model' : 'those models'} (or set \`chat_template_kwargs: {enable_thinking: false}\` where the template has it).`,
+      '',
+    );
+  }
   const r = summary.retrieval;
   parts.push('## Retrieval', '');
   parts.push(`Retriever: ${r.retriever}, ${r.corpusSize} documents${r.indexLoadedFromCache ? ' (index reused from cache)' : ''}.`, '');
@@ -140,6 +156,18 @@ export function renderMarkdown(summary: RunSummary): string {
   );
   const m = summary.manifest;
   parts.push('## Manifest', '');
+  const chatNotes = Object.entries(m.models).flatMap(([name, entry]) => {
+    const chat = entry.chat as { systemRole?: string; templateKwargs?: unknown; templateName?: string } | undefined;
+    const reasoning = entry.reasoning as { open: string; close: string } | undefined;
+    const notes = [
+      chat?.systemRole === 'merge' ? 'the instruction opens the first user turn (`system_role: merge`)' : '',
+      chat?.templateKwargs !== undefined ? `template variables ${JSON.stringify(chat.templateKwargs)}` : '',
+      chat?.templateName !== undefined ? `template \`${chat.templateName}\`` : '',
+      reasoning ? `scored after \`${reasoning.close}\`` : '',
+    ].filter(Boolean);
+    return notes.length > 0 ? [`- ${name}: ${notes.join('; ')}.`] : [];
+  });
+  if (chatNotes.length > 0) parts.push('Chat prompts:', ...chatNotes, '');
   parts.push(
     `Suite sha256 ${m.suite.sha256.slice(0, 12)}, seed ${m.seeds.suite}, ragtax ${m.ragtax}, transformers.js ${m.packages['@huggingface/transformers'] ?? '?'}, ` +
       `Node ${m.node}, git ${m.git ? m.git.revision.slice(0, 12) + (m.git.dirty ? ' (dirty)' : '') : 'n/a'}. Full manifest in summary.json.`,

@@ -1,6 +1,7 @@
 // `ragtax run`: suite → items → contexts → prompts → generations → scores → aggregates → reports.
 // Contexts and exemplars are computed once, before any model runs, so every model of a comparison
 // sees byte-identical documents; models are loaded one at a time to bound memory.
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { summarize } from '../aggregate/summarize.js';
@@ -11,7 +12,9 @@ import { defaultGenerationCachePath, GenerationCache, generationKey, type Cached
 import { modelFingerprint, openModel } from '../models/backends.js';
 import { makeExemplar } from '../prompts/exemplars.js';
 import { pickExemplars } from '../prompts/fewshot.js';
+import { mergeSystemIntoFirstUser } from '../prompts/chat-template.js';
 import { buildMessages, renderPrompt, type PromptInput } from '../prompts/render.js';
+import { promptOpensBlock } from '../scoring/reasoning.js';
 import { openRetriever, RETRIEVERS, throttledProgressLog } from '../retrieval/retrievers.js';
 import { hasJudgements, retrievalMetrics } from '../retrieval/metrics.js';
 import { buildContexts, CONTEXT_MODES, kExceedsCorpus } from '../retrieval/contexts.js';
@@ -66,7 +69,16 @@ function modelKeyOf(model: SuiteModel, fingerprint: LoadedModel['fingerprint']):
 
 /** What the manifest records of a model: its files, formats and the backend's recorded settings. */
 function manifestEntry(model: SuiteModel, fingerprint: LoadedModel['fingerprint']): Manifest['models'][string] {
-  return { ...fingerprint, formats: model.formats, ...model.recorded };
+  const { systemRole, templateKwargs, templateName } = model.chat;
+  const chat = { ...(systemRole ? { systemRole } : {}), ...(templateKwargs ? { templateKwargs } : {}), ...(templateName ? { templateName } : {}) };
+  return {
+    ...fingerprint,
+    formats: model.formats,
+    ...model.recorded,
+    // How its chat prompts were made, where the suite changed the defaults.
+    ...(Object.keys(chat).length > 0 ? { chat } : {}),
+    ...(model.reasoning ? { reasoning: model.reasoning } : {}),
+  };
 }
 
 /** Every (item, cell) key the suite asks for. */
@@ -79,7 +91,7 @@ function expectedKeys(suite: Suite, dataset: Dataset): Set<string> {
   return keys;
 }
 
-async function prepareData(suite: Suite, limit: number | undefined): Promise<Dataset> {
+export async function prepareData(suite: Suite, limit: number | undefined): Promise<Dataset> {
   const d = suite.config.dataset;
   const dataset = await loadDataset(suite.dataset);
   const sampled = d.sample !== undefined ? sampleItems(dataset.items, d.sample, suite.seed) : dataset.items;
@@ -92,7 +104,7 @@ async function prepareData(suite: Suite, limit: number | undefined): Promise<Dat
 /** The point shows documents (not closed-book). */
 const showsDocuments = (point: { context: ContextMode }) => CONTEXT_MODES[point.context].showsDocuments;
 
-async function makeRetriever(suite: Suite, dataset: Dataset, progress: Progress): Promise<{ retriever: Retriever | null; fromCache: boolean | null }> {
+export async function makeRetriever(suite: Suite, dataset: Dataset, progress: Progress): Promise<{ retriever: Retriever | null; fromCache: boolean | null }> {
   if (!suite.points.some(showsDocuments)) return { retriever: null, fromCache: null };
   // Indexes are loaded from the cache or built (with progress lines).
   const opened = await openRetriever(suite.config.retrieval.retriever, suite.config.retrieval, {
@@ -107,7 +119,7 @@ async function makeRetriever(suite: Suite, dataset: Dataset, progress: Progress)
   return { retriever: opened.retriever, fromCache: opened.fromCache };
 }
 
-async function prepareContexts(
+export async function prepareContexts(
   suite: Suite,
   dataset: Dataset,
   retriever: Retriever | null,
@@ -158,7 +170,7 @@ interface Prepared {
 }
 
 /** Prompts of every (format, point) of one model, keyed `format|pointKey`. */
-function planModel(prepared: Prepared, model: SuiteModel, loaded: LoadedModel): Map<string, PlannedSample[]> {
+export function planModel(prepared: Prepared, model: SuiteModel, loaded: LoadedModel): Map<string, PlannedSample[]> {
   const { suite, dataset, contexts, exemplarDocs } = prepared;
   const plan = new Map<string, PlannedSample[]>();
   for (const format of model.formats) {
@@ -173,11 +185,13 @@ function planModel(prepared: Prepared, model: SuiteModel, loaded: LoadedModel): 
         const input: PromptInput = { instruction, cot: point.cot, question: item.question, docs: context?.docs ?? [], exemplars };
         if (format === 'chat' && loaded.acceptsMessages) {
           // The server applies its own template: the sample records the messages' compact JSON.
-          const messages = buildMessages(input);
+          const built = buildMessages(input);
+          const messages = model.chat.systemRole === 'merge' ? mergeSystemIntoFirstUser(built) : built;
           return { item, point, context, request: { prompt: JSON.stringify(messages), messages, decoding } };
         }
         const prompt = renderPrompt(input, format, loaded.renderChat, model.name);
-        return { item, point, context, request: { prompt, decoding } };
+        // A rendered chat prompt carries its template's own special tokens: none are added to it.
+        return { item, point, context, request: format === 'chat' ? { prompt, decoding, chat: true } : { prompt, decoding } };
       });
       plan.set(`${format}|${pointKey(point)}`, samples);
     }
@@ -186,7 +200,7 @@ function planModel(prepared: Prepared, model: SuiteModel, loaded: LoadedModel): 
 }
 
 function sampleRecord(
-  model: string,
+  suiteModel: SuiteModel,
   format: 'raw' | 'chat',
   planned: PlannedSample,
   generation: { text: string; finishReason: SampleRecord['finishReason']; promptTokens: number; completionTokens: number; latencyMs: number },
@@ -194,6 +208,8 @@ function sampleRecord(
 ): SampleRecord {
   const { item, point, context } = planned;
   const { instruction, scoring } = point.settings;
+  const model = suiteModel.name;
+  const reasoning = suiteModel.reasoning;
   const { scoredText, scores } = scoreResponse({
     response: generation.text,
     answers: item.answers,
@@ -202,6 +218,7 @@ function sampleRecord(
     proof: instruction.proof,
     rule: scoring.rule,
     refusalMarkers: scoring.refusalMarkers,
+    ...(reasoning ? { reasoning: { ...reasoning, promptOpensBlock: promptOpensBlock(planned.request.prompt, reasoning) } } : {}),
   });
   const record: SampleRecord = {
     itemId: item.id,
@@ -259,7 +276,7 @@ async function runModel(
     const t = performance.now();
     loaded = await openModel(model.spec);
     loadMs += performance.now() - t;
-    manifest.models[model.name] = manifestEntry(model, loaded.fingerprint);
+    manifest.models[model.name] = { ...manifestEntry(model, loaded.fingerprint), ...(loaded.promptStack ? { promptStack: loaded.promptStack } : {}) };
   }
   const records: SampleRecord[] = [];
   let generationMs = 0;
@@ -308,14 +325,14 @@ async function runModel(
       // An HTTP backend may count on its server, and may not know a count (null: not checked).
       const missCounts = loaded.countRequestTokens
         ? await loaded.countRequestTokens(misses.map((p) => p.request))
-        : misses.map((p) => loaded.countTokens(p.request.prompt));
+        : misses.map((p) => loaded.countTokens(p.request.prompt, p.request.chat === true));
       const countOf = new Map(misses.map((p, i) => [p, missCounts[i] ?? null]));
       const counts = planned.map((p, i) => (countOf.has(p) ? countOf.get(p)! : hits.get(keys[i]!)!.promptTokens));
       for (const [i, p] of planned.entries()) {
         const promptTokens = counts[i] ?? 0;
         if (counts[i] !== null && promptTokens + p.request.decoding.maxNewTokens > loaded.contextLength) {
           overflowRecords.push(
-            sampleRecord(model.name, format, p, { text: '', finishReason: null, promptTokens, completionTokens: 0, latencyMs: 0 }, 'context-overflow'),
+            sampleRecord(model, format, p, { text: '', finishReason: null, promptTokens, completionTokens: 0, latencyMs: 0 }, 'context-overflow'),
           );
         } else fits.push(p);
       }
@@ -331,7 +348,7 @@ async function runModel(
         const results = await generator.generate(chunk.map((p) => p.request));
         const chunkRecords = chunk.map((p, i) => {
           const result = results[i]!;
-          const record = sampleRecord(model.name, format, p, result);
+          const record = sampleRecord(model, format, p, result);
           if (result.cached) {
             record.cached = true;
             cachedSamples += 1;
@@ -408,11 +425,41 @@ function openCache(options: RunOptions, progress: Progress): GenerationCache | n
 }
 
 export async function runSuite(options: RunOptions): Promise<{ summary: RunSummary; outDir: string }> {
-  const { suite, outDir } = options;
+  const { outDir } = options;
   const started = performance.now();
   const progress = createProgress(options.quiet ?? false);
   const stored = options.resume ? await readRunFileForResume(outDir) : null;
+  const createdOutDir = !stored && !existsSync(outDir);
   if (!stored) await ensureEmptyOutDir(outDir);
+  // The day chat templates see as `strftime_now`: the suite's, else the run's first day (kept on resume).
+  const templateDate = options.suite.config.template_date ?? stored?.manifest.templateDate ?? new Date().toISOString().slice(0, 10);
+  const suite = withTemplateDate(options.suite, templateDate);
+  try {
+    return await runPrepared(suite, options, { stored, started, progress, templateDate });
+  } catch (error) {
+    // A run that failed before its run.json leaves no folder behind (an input error, typically).
+    if (createdOutDir && existsSync(outDir) && readdirSync(outDir).length === 0) rmdirSync(outDir);
+    throw error;
+  }
+}
+
+/** The suite with the template day in every model's chat options (and so in its backend spec). */
+export function withTemplateDate(suite: Suite, templateDate: string): Suite {
+  return {
+    ...suite,
+    models: suite.models.map((m) => {
+      const chat = { ...m.chat, templateDate };
+      return { ...m, chat, spec: { ...m.spec, chat } };
+    }),
+  };
+}
+
+async function runPrepared(
+  suite: Suite,
+  options: RunOptions,
+  { stored, started, progress, templateDate }: { stored: RunFile | null; started: number; progress: Progress; templateDate: string },
+): Promise<{ summary: RunSummary; outDir: string }> {
+  const { outDir } = options;
   const dataset = await prepareData(suite, options.limit);
   for (const point of suite.points) {
     const tooLarge = showsDocuments(point) && RETRIEVERS[suite.config.retrieval.retriever].needsCorpus ? kExceedsCorpus(point.k, dataset.corpus.length) : null;
@@ -420,6 +467,7 @@ export async function runSuite(options: RunOptions): Promise<{ summary: RunSumma
   }
   const dataFiles = [suite.dataset.path, suite.dataset.corpus, suite.dataset.fewshot].filter((f): f is string => f !== undefined);
   const manifest = await baseManifest({ suiteFile: suite.file, suiteSha256: suite.hash, config: suite.config, dataFiles, seed: suite.seed });
+  manifest.templateDate = templateDate;
 
   // Model files are validated and hashed before anything runs; weights load only when needed.
   const fingerprints = new Map<string, LoadedModel['fingerprint'] | null>();
@@ -466,9 +514,6 @@ export async function runSuite(options: RunOptions): Promise<{ summary: RunSumma
   } else {
     runFile = { format: 'ragtax-run/1', identity, manifest: { ...manifest, generationCache }, resumed: [] };
   }
-  // Written before any sample: what the run is, so that it can be resumed and checked.
-  await writeRunFile(outDir, runFile);
-
   const { contexts, exemplarDocs, retrieval } = await retrieve(suite, dataset, progress);
   const prepared: Prepared = { suite, dataset, contexts, exemplarDocs };
 
@@ -480,8 +525,14 @@ export async function runSuite(options: RunOptions): Promise<{ summary: RunSumma
       const fingerprint = fingerprints.get(model.name) ?? null;
       const opened = fingerprint ? await openModel(model.spec, { fingerprint }) : null;
       runs.push({ model, opened });
-      if (opened) planModel(prepared, model, opened);
+      if (opened) {
+        planModel(prepared, model, opened);
+        if (opened.promptStack) runFile.manifest.models[model.name] = manifest.models[model.name] = { ...manifestEntry(model, opened.fingerprint), promptStack: opened.promptStack };
+      }
     }
+    // Written before any sample, once every prompt could be made: what the run is, so that it can
+    // be resumed and checked.
+    await writeRunFile(outDir, runFile);
   } catch (error) {
     for (const r of runs) await r.opened?.dispose();
     cache?.close();

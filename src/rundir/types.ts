@@ -28,6 +28,8 @@ export interface Manifest {
   resumed?: ResumeEntry[];
   /** The generation cache file used, or null with --no-cache. */
   generationCache?: string | null;
+  /** The day chat templates saw as `strftime_now` (the suite's `template_date`, else the run's first day). */
+  templateDate?: string;
 }
 
 

@@ -104,6 +104,13 @@ export const SUBSETS = {
     empty: null,
     appliesTo: (_cell, scored) => scored.some((s) => s.proof !== undefined),
   },
+  /** Every scored sample of a reasoning model's cell (`reasoning.strip`). */
+  reasoning: {
+    label: 'reasoning responses',
+    includes: () => true,
+    empty: 0,
+    appliesTo: (_cell, scored) => scored.some((s) => s.reasoningClosed !== undefined),
+  },
 } as const satisfies Record<string, Subset>;
 
 export type SubsetName = keyof typeof SUBSETS;
@@ -205,6 +212,10 @@ export const METRICS = {
   proofCoherence: {
     kind: 'rate', value: (s) => s.proofCoherent === true, over: 'withProof', label: 'proof coherence', short: 'proof coherence', higherIsBetter: true,
     csv: 'value', markdown: null, score: null,
+  },
+  reasoningUnclosed: {
+    kind: 'rate', value: (s) => s.reasoningClosed === false, over: 'reasoning', label: 'thinking cut off (no closing tag)', short: 'thinking cut off',
+    higherIsBetter: false, csv: 'value', markdown: 'column', score: 'line',
   },
 } as const satisfies Record<MetricName, MetricDef>;
 

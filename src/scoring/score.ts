@@ -7,6 +7,7 @@ import { textForRule, type ScoringRule } from './scoring-rules.js';
 import { DEFAULT_REFUSAL_MARKERS, exactMatch, isRefusal, paperAccuracy, tokenF1 } from './metrics.js';
 import { containsAnswer } from './normalize.js';
 import { extractProof, isProofCoherent } from './proof.js';
+import { stripReasoning, type ReasoningSettings } from './reasoning.js';
 
 export interface ScoreInput {
   response: string;
@@ -20,6 +21,8 @@ export interface ScoreInput {
   /** Ignored when `cot` is set. Default `first-line` (the paper's rule). */
   rule?: ScoringRule;
   refusalMarkers?: string[];
+  /** Reasoning models: score the text after the thinking block (see reasoning.ts). */
+  reasoning?: ReasoningSettings & { promptOpensBlock?: boolean };
 }
 
 export interface ScoreOutput {
@@ -28,8 +31,11 @@ export interface ScoreOutput {
 }
 
 export function scoreResponse(input: ScoreInput): ScoreOutput {
-  const { response, answers, contextText } = input;
+  const { answers, contextText } = input;
   const markers = input.refusalMarkers ?? DEFAULT_REFUSAL_MARKERS;
+  // The raw response stays in the record; the answer part is what is scored.
+  const thinking = input.reasoning ? stripReasoning(input.response, input.reasoning, input.reasoning.promptOpensBlock) : undefined;
+  const response = thinking ? thinking.answer : input.response;
 
   let scoredText: string;
   let cotAnswerFound: boolean | undefined;
@@ -49,6 +55,7 @@ export function scoreResponse(input: ScoreInput): ScoreOutput {
     answerInContext: containsAnswer(contextText, answers),
   };
   if (cotAnswerFound !== undefined) scores.cotAnswerFound = cotAnswerFound;
+  if (thinking) scores.reasoningClosed = thinking.closed;
   if (input.proof) {
     const proof = extractProof(response);
     scores.proof = proof;

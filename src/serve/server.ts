@@ -10,7 +10,13 @@
 // identical responses.
 //
 // Decoding is greedy only: a temperature above 0 is refused (400), as are sampling-only knobs.
-// Errors use OpenAI's JSON shape: {"error": {"message", "type", "param", "code"}}.
+// Errors use OpenAI's JSON shape: {"error": {"message", "type", "param", "code"}}; a chat template
+// that refuses the messages (its raise_exception) is the request's fault: 400 on `messages`.
+//
+// Special tokens, as vLLM: a chat prompt is the rendered template, which writes its own BOS, so it
+// is encoded without adding special tokens (GenerationRequest.chat); a /v1/completions prompt is
+// encoded by the tokenizer's own rule, unless the body says `add_special_tokens: false` (vLLM's
+// extension, which ragtax's `chat_mode: rendered` sends with a rendered template).
 
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -20,6 +26,9 @@ import { existsSync } from 'node:fs';
 import { InputError, messageOf } from '../errors.js';
 import { loadModel } from '../models/backends.js';
 import type { ChatMessage, DecodingParams, GenerationRequest, GenerationResult, LoadedModel } from '../types.js';
+
+/** vLLM's completions default; a chat request defaults to the rest of the context instead. */
+const COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
 
 export interface ServeOptions {
   /** Model folder or Hugging Face id. */
@@ -175,32 +184,48 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     stats.requests += 1;
     const chat = url === '/v1/chat/completions';
     checkModel(body);
+    // vLLM's defaults: special tokens are added to a completions prompt, not to a rendered template.
+    const addSpecialTokens = addSpecialTokensOf(body, !chat);
     const prompts = chat ? [renderChat(body)] : promptsOf(body);
-    const decoding = decodingOf(body);
-    const requests = prompts.map((prompt) => {
-      const tokens = model.countTokens(prompt);
-      if (tokens === 0) throw new HttpError(400, 'the prompt is empty (no tokens to condition on)', 'invalid_request_error', chat ? 'messages' : 'prompt');
-      if (tokens + decoding.maxNewTokens > model.contextLength) {
+    const { maxTokens, ...decodingRest } = decodingOf(body);
+    const param = chat ? 'messages' : 'prompt';
+    const requests = prompts.map((prompt): GenerationRequest => {
+      const tokens = model.countTokens(prompt, !addSpecialTokens);
+      if (tokens === 0) throw new HttpError(400, 'the prompt is empty (no tokens to condition on)', 'invalid_request_error', param);
+      if (maxTokens === undefined && chat && tokens >= model.contextLength) {
         throw new HttpError(
           400,
-          `This model's maximum context length is ${model.contextLength} tokens. However, you requested ${tokens + decoding.maxNewTokens} tokens (${tokens} in the prompt, ${decoding.maxNewTokens} for the completion). Please reduce the length of the prompt or max_tokens.`,
+          `This model's maximum context length is ${model.contextLength} tokens. However, your messages resulted in ${tokens} tokens, which leaves none for the completion. Please reduce the length of the messages.`,
           'invalid_request_error',
-          chat ? 'messages' : 'prompt',
+          param,
           'context_length_exceeded',
         );
       }
-      return { tokens, request: { prompt, decoding } };
+      // Without max_tokens a chat completion may use the rest of the context (OpenAI's and vLLM's
+      // chat default); /v1/completions keeps vLLM's default of 16 new tokens.
+      const maxNewTokens = maxTokens ?? (chat ? model.contextLength - tokens : COMPLETIONS_DEFAULT_MAX_TOKENS);
+      if (tokens + maxNewTokens > model.contextLength) {
+        throw new HttpError(
+          400,
+          `This model's maximum context length is ${model.contextLength} tokens. However, you requested ${tokens + maxNewTokens} tokens (${tokens} in the prompt, ${maxNewTokens} for the completion). Please reduce the length of the prompt or max_tokens.`,
+          'invalid_request_error',
+          param,
+          'context_length_exceeded',
+        );
+      }
+      return { prompt, decoding: { ...decodingRest, maxNewTokens }, ...(addSpecialTokens ? {} : { chat: true }) };
     });
-    const results = await Promise.all(requests.map((r) => batcher.submit(r.request)));
+    const results = await Promise.all(requests.map((r) => batcher.submit(r)));
+    const stopReasons = results.map((r) => matchedStop(r));
     const usage = {
       prompt_tokens: sum(results.map((r) => r.promptTokens)),
       completion_tokens: sum(results.map((r) => r.completionTokens)),
       total_tokens: sum(results.map((r) => r.promptTokens + r.completionTokens)),
     };
-    const finish = (r: GenerationResult) => ({
+    const finish = (r: GenerationResult, index: number) => ({
       finish_reason: r.finishReason === 'length' ? 'length' : 'stop',
       // vLLM's convention: the stop string that ended the text, null for EOS and length.
-      stop_reason: r.finishReason === 'stop' ? (decoding.stop[0] ?? null) : null,
+      stop_reason: stopReasons[index] ?? null,
       ragtax_finish_reason: r.finishReason,
     });
     const createdNow = Math.floor(Date.now() / 1000);
@@ -210,7 +235,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         object: 'chat.completion',
         created: createdNow,
         model: modelId,
-        choices: results.map((r, index) => ({ index, message: { role: 'assistant', content: r.text }, logprobs: null, ...finish(r) })),
+        choices: results.map((r, index) => ({ index, message: { role: 'assistant', content: r.text }, logprobs: null, ...finish(r, index) })),
         usage,
       });
     }
@@ -219,7 +244,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       object: 'text_completion',
       created: createdNow,
       model: modelId,
-      choices: results.map((r, index) => ({ index, text: r.text, logprobs: null, ...finish(r) })),
+      choices: results.map((r, index) => ({ index, text: r.text, logprobs: null, ...finish(r, index) })),
       usage,
     });
   };
@@ -235,20 +260,34 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (!model.renderChat) {
       throw new HttpError(400, `model \`${modelId}\` has no chat_template in its tokenizer_config.json; use /v1/completions with a rendered prompt`, 'invalid_request_error', 'messages');
     }
-    return model.renderChat(messages);
+    try {
+      return model.renderChat(messages);
+    } catch (error) {
+      // The template refused these messages (a TemplateError, or a plain Error from the template's
+      // own raise_exception, e.g. "System role not supported"): the request's fault, never a 500.
+      throw new HttpError(400, messageOf(error), 'invalid_request_error', 'messages');
+    }
+  }
+
+  /** The stop string that ended a result's text (vLLM's `stop_reason`), null unless it ended on one. */
+  function matchedStop(result: GenerationResult): string | null {
+    return result.finishReason === 'stop' ? (result.stopString ?? null) : null;
   }
 
   function tokenize(body: Record<string, unknown>): unknown {
     checkModel(body);
     let text: string;
-    if (body.messages !== undefined) {
+    const chat = body.messages !== undefined;
+    // vLLM's /tokenize defaults, as the generation routes: special tokens for a prompt, none for messages.
+    const addSpecialTokens = addSpecialTokensOf(body, !chat);
+    if (chat) {
       text = renderChat(body);
     } else if (typeof body.prompt === 'string') {
       text = body.prompt;
     } else {
       throw new HttpError(400, '`prompt` (a string) or `messages` is required', 'invalid_request_error', 'prompt');
     }
-    const count = model.countTokens(text);
+    const count = model.countTokens(text, !addSpecialTokens);
     return { count, max_model_len: model.contextLength };
   }
 
@@ -346,8 +385,19 @@ function messagesOf(body: Record<string, unknown>): ChatMessage[] {
   });
 }
 
-/** OpenAI request fields → DecodingParams; anything that would not be greedy is refused. */
-function decodingOf(body: Record<string, unknown>): DecodingParams {
+/** vLLM's `add_special_tokens` (a boolean; `fallback` when absent). */
+function addSpecialTokensOf(body: Record<string, unknown>, fallback: boolean): boolean {
+  const value = body.add_special_tokens ?? fallback;
+  if (typeof value !== 'boolean') throw new HttpError(400, '`add_special_tokens` must be true or false', 'invalid_request_error', 'add_special_tokens');
+  return value;
+}
+
+
+/**
+ * OpenAI request fields → DecodingParams; anything that would not be greedy is refused. `maxTokens`
+ * is undefined when the body gives none (the default depends on the route and the prompt).
+ */
+function decodingOf(body: Record<string, unknown>): Omit<DecodingParams, 'maxNewTokens'> & { maxTokens: number | undefined } {
   const temperature = body.temperature ?? 0;
   if (typeof temperature !== 'number' || temperature < 0) throw new HttpError(400, '`temperature` must be a number ≥ 0', 'invalid_request_error', 'temperature');
   if (temperature > 0) {
@@ -357,8 +407,8 @@ function decodingOf(body: Record<string, unknown>): DecodingParams {
   if (body.n !== undefined && body.n !== 1) throw new HttpError(400, 'only n = 1 is supported', 'invalid_request_error', 'n');
   if (body.top_p !== undefined && body.top_p !== 1) throw new HttpError(400, 'top_p has no effect on greedy decoding; send 1 or leave it out', 'invalid_request_error', 'top_p');
   if (body.logprobs !== undefined && body.logprobs !== null && body.logprobs !== false) throw new HttpError(400, 'logprobs are not supported', 'invalid_request_error', 'logprobs');
-  const maxTokens = body.max_tokens ?? body.max_completion_tokens ?? 16;
-  if (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 0) throw new HttpError(400, '`max_tokens` must be a whole number ≥ 0', 'invalid_request_error', 'max_tokens');
+  const maxTokens = body.max_tokens ?? body.max_completion_tokens;
+  if (maxTokens !== undefined && (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 0)) throw new HttpError(400, '`max_tokens` must be a whole number ≥ 0', 'invalid_request_error', 'max_tokens');
   const stop = body.stop ?? [];
   const stops = typeof stop === 'string' ? [stop] : stop;
   if (!Array.isArray(stops) || !stops.every((s) => typeof s === 'string')) throw new HttpError(400, '`stop` must be a string or a list of strings', 'invalid_request_error', 'stop');
@@ -366,7 +416,7 @@ function decodingOf(body: Record<string, unknown>): DecodingParams {
   if (typeof seed !== 'number' || !Number.isInteger(seed)) throw new HttpError(400, '`seed` must be an integer', 'invalid_request_error', 'seed');
   const repetitionPenalty = body.repetition_penalty ?? 1;
   if (typeof repetitionPenalty !== 'number' || !(repetitionPenalty > 0)) throw new HttpError(400, '`repetition_penalty` must be a number > 0', 'invalid_request_error', 'repetition_penalty');
-  return { maxNewTokens: maxTokens, stop: stops as string[], temperature: 0, repetitionPenalty, seed };
+  return { maxTokens: maxTokens as number | undefined, stop: stops as string[], temperature: 0, repetitionPenalty, seed };
 }
 
 function sum(values: number[]): number {

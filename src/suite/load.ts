@@ -12,7 +12,9 @@ import { at, InputError, messageOf } from '../errors.js';
 import { CONTEXT_MODES } from '../retrieval/contexts.js';
 import { resolveDenseSettings, type DenseSettings } from '../retrieval/embedding-settings.js';
 import { RETRIEVERS } from '../retrieval/retrievers.js';
+import type { ChatOptions } from '../prompts/chat-template.js';
 import { customInstruction, PRESETS, type InstructionPreset } from '../prompts/presets.js';
+import type { ReasoningSettings } from '../scoring/reasoning.js';
 import type { PromptFormat } from '../types.js';
 import { expandGrid, type ResolvedPoint } from './grid.js';
 import { BACKENDS, BACKEND_NAMES, DEFAULT_BACKEND, type BackendName, type ModelEntry, type ModelSpec } from '../models/backends.js';
@@ -33,6 +35,10 @@ export interface SuiteModel {
   identity: Record<string, string>;
   /** Backend settings the manifest records. */
   recorded: Record<string, string>;
+  /** How its chat prompts are made (also in `spec.chat`, for the backend). */
+  chat: ChatOptions;
+  /** Reasoning models: the thinking block is cut off before scoring. */
+  reasoning?: ReasoningSettings;
 }
 
 export interface Suite {
@@ -225,7 +231,7 @@ export async function loadSuite(file: string): Promise<Suite> {
     name,
     resolve,
     fail: (field, message) => fail(field.length === 0 ? ['models', name] : ['models', name, ...field], message),
-  }));
+  }, config.template_date));
   const modelNames = models.map((m) => m.name);
   config.pairs.forEach((pair, i) => {
     for (const role of ['base', 'instruct'] as const) {
@@ -279,17 +285,26 @@ export async function loadSuite(file: string): Promise<Suite> {
 }
 
 /** A model entry through its backend's own resolver (src/models/<backend>/settings.ts). */
-function resolveModel(name: string, entry: ModelEntry, context: SettingsContext): SuiteModel {
+function resolveModel(name: string, entry: ModelEntry, context: SettingsContext, templateDate: string | undefined): SuiteModel {
   const backend = BACKENDS[entry.backend] as unknown as BackendDefinition<ModelEntry, Omit<ModelSpec, 'backend'>>;
   const resolved = backend.resolve(entry, context);
+  const chat: ChatOptions = {
+    ...(entry.system_role !== undefined ? { systemRole: entry.system_role } : {}),
+    ...(entry.chat_template_kwargs !== undefined ? { templateKwargs: entry.chat_template_kwargs } : {}),
+    ...(entry.chat_template_name !== undefined ? { templateName: entry.chat_template_name } : {}),
+    ...(templateDate !== undefined ? { templateDate } : {}),
+  };
+  const reasoning = entry.reasoning?.strip ? { open: entry.reasoning.open, close: entry.reasoning.close } : undefined;
   return {
     name,
     backend: entry.backend,
     source: resolved.source,
     formats: [...new Set(entry.formats)],
     batchSize: resolved.batchSize,
-    spec: { backend: entry.backend, ...resolved.spec } as ModelSpec,
+    spec: { backend: entry.backend, ...resolved.spec, chat } as ModelSpec,
     identity: resolved.identity,
     recorded: resolved.recorded,
+    chat,
+    ...(reasoning ? { reasoning } : {}),
   };
 }

@@ -70,6 +70,11 @@ export const suiteSchema = z
     name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, `.`, `_` and `-` only'),
     description: z.string().optional(),
     seed: z.number().int().min(0).default(1),
+    /**
+     * The day `strftime_now` gives chat templates (YYYY-MM-DD). Default: the run's first day,
+     * recorded in the manifest and kept on --resume, so prompts and cache keys do not move.
+     */
+    template_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day as YYYY-MM-DD').optional(),
     dataset: z
       .object({
         format: z.enum(FORMAT_NAMES).default('ragtax'),

@@ -1,11 +1,14 @@
 // The HTTP backend against small node:http test servers: concurrency limit and balancing,
 // retries on 503 then success, final failures, stop strings, token counting, the API key.
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { InputError, RuntimeFailure } from '../../src/errors.js';
 import { openModel, modelFingerprint } from '../../src/models/backends.js';
 import type { DecodingParams, GenerationRequest } from '../../src/types.js';
-import { completion, delay, json, modelsList, testServer, type TestServer } from './helpers.js';
+import { completion, delay, json, modelsList, testServer, TINY_CHAT, type TestServer } from './helpers.js';
 
 const greedy = (maxNewTokens = 4, stop: string[] = []): DecodingParams => ({ maxNewTokens, stop, temperature: 0, repetitionPenalty: 1, seed: 3 });
 const requests = (n: number, decoding = greedy()): GenerationRequest[] => Array.from({ length: n }, (_, i) => ({ prompt: `prompt ${i}`, decoding }));
@@ -129,6 +132,38 @@ describe('openai backend: retries and failures', () => {
     await assert.rejects(modelFingerprint(spec([goneUrl], { maxRetries: 1 })), (e: Error) => e instanceof RuntimeFailure && e.message.includes(`GET ${goneUrl}/v1/models failed: connection error (ECONNREFUSED) after 2 attempts`));
   });
 
+  it('never retries a 4xx other than 408 and 429: one request, one RuntimeFailure naming the endpoint', async () => {
+    for (const status of [400, 401, 403, 404, 409, 413, 422]) {
+      const s = await server((req, res) => {
+        if (req.url === '/v1/models') return json(res, 200, modelsList('m'));
+        if (req.url === '/tokenize') return json(res, 404, {});
+        json(res, status, { error: { message: `refused with ${status}` } });
+      });
+      const model = await openModel(spec([s.url], { maxRetries: 4 }));
+      const error = await model.generator.generate(requests(1)).then(
+        () => assert.fail('expected a failure'),
+        (e: unknown) => e,
+      );
+      assert.ok(error instanceof RuntimeFailure, String(error));
+      assert.equal(error.exitCode, 3);
+      assert.equal((error as RuntimeFailure & { status?: number }).status, status);
+      assert.match(error.message, new RegExp(`POST ${s.url.replace(/[.]/g, '\\.')}/v1/completions failed: HTTP ${status}.*refused with ${status}`));
+      assert.match(error.message, /not retried/, error.message);
+      assert.ok(!/attempts/.test(error.message), error.message);
+      assert.equal(s.requests.filter((x) => x.url === '/v1/completions').length, 1, `HTTP ${status} is sent once`);
+    }
+    for (const status of [408, 429]) {
+      const s = await server((req, res) => {
+        if (req.url === '/v1/models') return json(res, 200, modelsList('m'));
+        if (req.url === '/tokenize') return json(res, 404, {});
+        json(res, status, { error: { message: 'later' } });
+      });
+      const model = await openModel(spec([s.url], { maxRetries: 2 }));
+      await assert.rejects(model.generator.generate(requests(1)), new RegExp(`HTTP ${status}.*after 3 attempts`));
+      assert.equal(s.requests.filter((x) => x.url === '/v1/completions').length, 3, `HTTP ${status} is retried`);
+    }
+  });
+
   it('refuses a model the server does not serve, replicas that differ, and an unset key variable', async () => {
     const a = await server((req, res) => json(res, 200, req.url === '/v1/models' ? modelsList('other') : {}));
     await assert.rejects(modelFingerprint(spec([a.url])), (e: Error) => e instanceof InputError && /does not serve model 'm' \(GET \/v1\/models lists: other\)/.test(e.message));
@@ -164,5 +199,53 @@ describe('openai backend: token counting and identity', () => {
     // Another root under the same id is another model: another fingerprint (cache key).
     const t = await server((req, res) => json(res, 200, req.url === '/v1/models' ? modelsList('m', { max_model_len: 64, root: '/elsewhere' }) : { count: 1 }));
     assert.notEqual((await modelFingerprint(spec([t.url])))!.files[0]!.sha256, fp.files[0]!.sha256);
+  });
+});
+
+describe('openai backend: chat_mode rendered', () => {
+  const folder = mkdtempSync(path.join(os.tmpdir(), 'ragtax-bos-tokenizer-'));
+  after(() => rmSync(folder, { recursive: true, force: true }));
+
+  it('sends rendered chat prompts with add_special_tokens: false, raw prompts without it, and counts them the same way', async () => {
+    // tiny-chat's tokenizer, made to add a BOS (<|endoftext|>, id 0) to a raw prompt, as Llama's does.
+    for (const file of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(path.join(TINY_CHAT, file), path.join(folder, file));
+    const tokenizerPath = path.join(folder, 'tokenizer.json');
+    const tokenizer = JSON.parse(readFileSync(tokenizerPath, 'utf8')) as Record<string, unknown>;
+    const bos = { SpecialToken: { id: '<|endoftext|>', type_id: 0 } };
+    tokenizer.post_processor = {
+      type: 'TemplateProcessing',
+      single: [bos, { Sequence: { id: 'A', type_id: 0 } }],
+      pair: [bos, { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
+      special_tokens: { '<|endoftext|>': { id: '<|endoftext|>', ids: [0], tokens: ['<|endoftext|>'] } },
+    };
+    writeFileSync(tokenizerPath, JSON.stringify(tokenizer));
+
+    const s = await server((req, res) => {
+      if (req.url === '/v1/models') return json(res, 200, modelsList('m', { max_model_len: 4096 }));
+      if (req.url === '/tokenize') return json(res, 404, {});
+      json(res, 200, completion('ok'));
+    });
+    const model = await openModel(spec([s.url], { chatMode: 'rendered', tokenizer: folder }));
+    assert.equal(model.acceptsMessages, false);
+    const rendered = model.renderChat!([{ role: 'user', content: 'Where is the tower?' }]);
+    assert.ok(rendered.startsWith('<|im_start|>user'), rendered);
+
+    await model.generator.generate([{ prompt: rendered, chat: true, decoding: greedy() }]);
+    await model.generator.generate([{ prompt: 'Where is the tower?', decoding: greedy() }]);
+    const [chatBody, rawBody] = s.requests.filter((x) => x.url === '/v1/completions').map((x) => x.body!);
+    assert.equal(chatBody!.prompt, rendered);
+    assert.equal(chatBody!.add_special_tokens, false, "vLLM's switch: the template's own special tokens only");
+    assert.equal(rawBody!.prompt, 'Where is the tower?');
+    assert.ok(!('add_special_tokens' in rawBody!), 'a raw prompt gets the server tokenizer’s own rule');
+    assert.ok(!('messages' in chatBody!));
+
+    // Local counting: a chat prompt without the BOS the tokenizer adds to a raw one.
+    const [chatCount, rawCount] = (await model.countRequestTokens!([
+      { prompt: rendered, chat: true, decoding: greedy() },
+      { prompt: rendered, decoding: greedy() },
+    ])) as number[];
+    assert.equal(rawCount, chatCount! + 1);
+    assert.equal(model.countTokens(rendered, true), chatCount);
+    assert.equal(model.countTokens(rendered), rawCount);
   });
 });

@@ -46,6 +46,7 @@ describe('suite: backend openai entries', () => {
       maxRetries: 2,
       maxStops: undefined,
       contextLength: undefined,
+      chat: {},
     });
     assert.equal(a.batchSize, 16, 'two requests per slot: 4 × 2 endpoints × 2');
   });

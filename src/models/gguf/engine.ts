@@ -6,7 +6,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { InputError, messageOf, RuntimeFailure } from '../../errors.js';
+import { cutAtStop } from '../stop-strings.js';
+import { checkedChatRenderer, pinnedTemplate, templateVariables, type ChatOptions } from '../../prompts/chat-template.js';
 import { sha256File } from '../../util/hash.js';
 import type {
   ChatMessage,
@@ -235,7 +238,8 @@ export async function openGgufModel(spec: GgufModelSpec, known?: { fingerprint?:
   }
   const contextLength = spec.contextSize ?? Math.min(trained, MAX_DEFAULT_CONTEXT);
   const fingerprint = known?.fingerprint ?? (await fingerprintOf(spec.source, file));
-  const encode = (text: string) => encodePrompt(vocab, text);
+  const chat = chatRendererFor(nlc, vocab, spec.chat ?? {}, spec.name);
+  const encode = (text: string, chat = false) => encodePrompt(vocab, text, chat);
 
   let engine: Promise<GgufEngine> | undefined;
   const load = (): Promise<GgufEngine> => {
@@ -251,9 +255,17 @@ export async function openGgufModel(spec: GgufModelSpec, known?: { fingerprint?:
     load: async () => {
       await load();
     },
-    countTokens: (text) => encode(text).length,
+    countTokens: (text, chat) => encode(text, chat).length,
+    encode: (text, chat) => encode(text, chat),
     contextLength,
-    renderChat: chatRendererFor(nlc, vocab),
+    renderChat: chat?.render,
+    promptStack: {
+      chatTemplate: chat ? { source: 'gguf:tokenizer.chat_template', sha256: chat.sha256 } : null,
+      bos: {
+        raw: vocab.tokens.shouldPrependBosToken && vocab.tokens.bos !== null ? `the tokenizer adds ${vocab.tokens.bosString ?? '?'} (${vocab.tokens.bos}) before` : 'none added',
+        chat: 'none added (the template writes its own special tokens)',
+      },
+    },
     fingerprint,
     dispose: async () => {
       const loaded = engine ? await engine.catch(() => undefined) : undefined;
@@ -285,9 +297,14 @@ function trainedContextOf(model: NlcModel, file: string): number {
   throw new InputError(`${file}: the GGUF metadata gives no context length (${arch ?? '<architecture>'}.context_length)`);
 }
 
-/** Token ids of a prompt exactly as generation feeds it: special-token text parsed, BOS/EOS as the GGUF asks. */
-function encodePrompt(model: NlcModel, text: string): number[] {
+/**
+ * Token ids of a prompt exactly as generation feeds it: special-token text parsed; a raw prompt
+ * gets BOS/EOS as the GGUF asks, a rendered chat prompt none (its template writes its own), as in
+ * the in-process backend and vLLM.
+ */
+function encodePrompt(model: NlcModel, text: string, chat = false): number[] {
   const ids = model.tokenize(text, true);
+  if (chat) return ids;
   const { shouldPrependBosToken, shouldAppendEosToken, bos, eos } = model.tokens;
   if (shouldPrependBosToken && bos !== null && ids[0] !== bos) ids.unshift(bos);
   if (shouldAppendEosToken && eos !== null && ids.at(-1) !== eos) ids.push(eos);
@@ -301,15 +318,19 @@ function encodePrompt(model: NlcModel, text: string): number[] {
  * never rewritten (a template that rejects them fails, as with transformers.js), adjacent
  * messages are not merged and BOS/EOS placeholders become the model's token text.
  */
-function chatRendererFor(nlc: NlcModule, model: NlcModel): ChatRenderer | undefined {
+function chatRendererFor(nlc: NlcModule, model: NlcModel, options: ChatOptions, modelName: string): { render: ChatRenderer; sha256: string } | undefined {
   const tokenizer = model.fileInfo.metadata.tokenizer as { chat_template?: unknown } | undefined;
-  const template = tokenizer?.chat_template;
-  if (typeof template !== 'string' || template.trim() === '') return undefined;
+  const original = tokenizer?.chat_template;
+  if (typeof original !== 'string' || original.trim() === '') return undefined;
+  if (options.templateName !== undefined) throw new InputError(`model '${modelName}': \`chat_template_name\` is not supported for GGUF files (the file holds one template)`);
+  const template = pinnedTemplate(original, options);
+  const variables = templateVariables(options);
   let wrapper: NlcChatWrapper | undefined;
   const special: Record<string, string | null> = { BOS: model.tokens.bosString, EOS: model.tokens.eosString, EOT: model.tokens.eotString };
-  return (messages: ChatMessage[]) => {
+  const render = (messages: ChatMessage[]) => {
     wrapper ??= new nlc.JinjaTemplateChatWrapper({
       template,
+      additionalRenderParameters: variables,
       reasoning: null,
       convertUnsupportedSystemMessagesToUserMessages: false,
       joinAdjacentMessagesOfTheSameType: false,
@@ -335,6 +356,7 @@ function chatRendererFor(nlc: NlcModule, model: NlcModel): ChatRenderer | undefi
       })
       .join('');
   };
+  return { render: checkedChatRenderer(render, options, modelName), sha256: createHash('sha256').update(original).digest('hex') };
 }
 
 // ---------------------------------------------------------------- generation
@@ -434,7 +456,7 @@ class GgufEngine {
     if (!(decoding.repetitionPenalty > 0)) {
       throw new InputError(`repetitionPenalty must be positive (1.0 = off), got ${decoding.repetitionPenalty}`);
     }
-    const ids = encodePrompt(this.model, request.prompt);
+    const ids = encodePrompt(this.model, request.prompt, request.chat === true);
     if (ids.length === 0) throw new InputError(`request ${index}: the prompt is empty (no tokens to condition on)`);
     if (ids.length + decoding.maxNewTokens > this.contextLength) {
       throw new InputError(
@@ -479,16 +501,13 @@ class GgufEngine {
     const completionTokens = generated.length;
     if (finishReason === 'eos') return { text: this.decode(generated.slice(0, -1)), finishReason, promptTokens, completionTokens };
     const text = this.decode(generated);
-    if (finishReason === 'stop') {
-      const cut = Math.min(...stop.map((s) => text.indexOf(s)).filter((i) => i >= 0));
-      return { text: text.slice(0, cut), finishReason, promptTokens, completionTokens };
-    }
+    if (finishReason === 'stop') return { ...cutAtStop(text, stop), finishReason, promptTokens, completionTokens };
     return { text, finishReason, promptTokens, completionTokens };
   }
 
-  /** Special tokens are written as their text, as the transformers backend decodes them. */
+  /** Without special-token text (`<|im_end|>`), as the transformers backend and vLLM decode. */
   private decode(ids: number[]): string {
-    return ids.length === 0 ? '' : this.model.detokenize(ids, true);
+    return ids.length === 0 ? '' : this.model.detokenize(ids, false);
   }
 }
 

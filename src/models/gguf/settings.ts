@@ -1,6 +1,7 @@
 // `backend: gguf`: a .gguf file through node-llama-cpp (an optional dependency, imported on first use).
 import { z } from 'zod';
-import { batchSizeField, formatsField, type BackendDefinition } from '../backend.js';
+import type { ChatOptions } from '../../prompts/chat-template.js';
+import { batchSizeField, chatFields, formatsField, type BackendDefinition } from '../backend.js';
 
 export const GGUF_DEVICES = ['cpu', 'cuda', 'vulkan'] as const;
 export type GgufDevice = (typeof GGUF_DEVICES)[number];
@@ -22,6 +23,7 @@ export const ggufSettings = z
     threads: z.number().int().min(1).max(1024).optional(),
     /** KV cache precision: f16 (llama.cpp's default) or f32 (matches an fp32 reference; twice the memory). */
     kv_cache: z.enum(['f16', 'f32']).optional(),
+    ...chatFields,
   })
   .strict();
 
@@ -48,6 +50,8 @@ export interface GgufModelSpec {
   kvCache?: 'f16' | 'f32';
   /** Called as requests finish with the number finished so far in this call. */
   onBatch?: (done: number) => void;
+  /** How the chat template is applied (system role, template variables and date). */
+  chat?: ChatOptions;
 }
 
 const NEEDS_PATH = '`backend: gguf` needs `path: <file.gguf>` (a local GGUF file; no `hf_id`)';

@@ -4,7 +4,9 @@
 // What is sent where:
 // - `raw` prompts, and `chat` prompts under `chat_mode: rendered`, are strings rendered by ragtax
 //   (the latter with the local tokenizer's chat template) and go to /v1/completions, so the server
-//   receives exactly the string the in-process backend would use;
+//   receives exactly the string the in-process backend would use; a rendered chat prompt
+//   (GenerationRequest.chat) carries vLLM's `add_special_tokens: false`, so the server adds no BOS
+//   of its own to the template's (raw prompts go without it: the server tokenizer's own rule);
 // - `chat` prompts under `chat_mode: server` go to /v1/chat/completions as messages and the server
 //   applies its own template; the sample's `prompt` then records the compact JSON of the messages.
 // Decoding is greedy (temperature 0) with the suite's seed, max_tokens and stop strings (at most
@@ -58,8 +60,11 @@ export interface ServedModel {
 }
 
 interface LocalTokenizer {
-  encode(text: string): number[];
+  /** `chat`: a rendered chat template, encoded without adding special tokens (GenerationRequest.chat). */
+  encode(text: string, chat?: boolean): number[];
   renderChat?: ChatRenderer;
+  /** The manifest's record of the template and BOS rule (see promptStackOf). */
+  promptStack: Record<string, unknown>;
   files: ModelFingerprint['files'];
 }
 
@@ -81,18 +86,23 @@ export async function openOpenAIModel(spec: OpenAIModelSpec): Promise<LoadedMode
   const p = await probe(spec);
   const chatMode = spec.chatMode ?? 'server';
   const maxStops = spec.maxStops ?? DEFAULTS.maxStops;
-  const generator = new OpenAIGenerator(p.pool, spec.model, maxStops);
+  const generator = new OpenAIGenerator(p.pool, spec.model, maxStops, spec.chat?.templateKwargs);
   const { tokenizer } = p;
   return {
     name: spec.name,
     generator,
     // Without a local tokenizer the count is unknown here (NaN never exceeds a context length):
     // countRequestTokens below is what the runner uses.
-    countTokens: (text) => (tokenizer ? tokenizer.encode(text).length : Number.NaN),
-    countRequestTokens: (requests) => countRequestTokens(p, spec.model, requests),
+    countTokens: (text, chat) => (tokenizer ? tokenizer.encode(text, chat).length : Number.NaN),
+    countRequestTokens: (requests) => countRequestTokens(p, spec.model, requests, spec.chat?.templateKwargs),
     contextLength: p.contextLength ?? Number.POSITIVE_INFINITY,
     renderChat: chatMode === 'rendered' ? tokenizer?.renderChat : undefined,
     acceptsMessages: chatMode === 'server',
+    ...(chatMode === 'rendered' && tokenizer ? { encode: (text: string, chat?: boolean) => tokenizer.encode(text, chat) } : {}),
+    promptStack:
+      chatMode === 'rendered' && tokenizer
+        ? tokenizer.promptStack
+        : { chatTemplate: 'the server\'s own (chat_mode: server)', bos: { raw: 'as the server\'s tokenizer adds it', chat: 'as the server renders it (vLLM adds none)' } },
     notes: p.notes,
     fingerprint: p.fingerprint,
     dispose: async () => {},
@@ -214,7 +224,7 @@ async function loadLocalTokenizer(spec: OpenAIModelSpec): Promise<LocalTokenizer
     if (!existsSync(path.join(folder, file))) throw new InputError(`model '${spec.name}': tokenizer folder ${folder} has no ${file}`);
   }
   const { AutoTokenizer, env } = await import('@huggingface/transformers');
-  const { chatRendererFor } = await import('../transformers/engine.js');
+  const { tokenizerChat, promptStackOf } = await import('../transformers/engine.js');
   env.allowLocalModels = true;
   let tokenizer;
   try {
@@ -222,12 +232,20 @@ async function loadLocalTokenizer(spec: OpenAIModelSpec): Promise<LocalTokenizer
   } catch (error) {
     throw new InputError(`model '${spec.name}': cannot load the tokenizer from ${folder}: ${messageOf(error)}`);
   }
+  const chat = tokenizerChat(tokenizer, folder, spec.chat, spec.name);
   const files: ModelFingerprint['files'] = [];
-  for (const file of TOKENIZER_FILES) {
+  // The template file, where the folder has one, is part of what identifies the prompts.
+  for (const file of [...TOKENIZER_FILES, ...(existsSync(path.join(folder, 'chat_template.jinja')) ? ['chat_template.jinja'] : [])]) {
     const bytes = await readFile(path.join(folder, file));
     files.push({ path: `tokenizer/${file}`, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length });
   }
-  return { encode: (text) => tokenizer.encode(text), renderChat: chatRendererFor(tokenizer), files };
+  return {
+    // transformers.js: add_special_tokens false leaves out the BOS/EOS a raw prompt gets.
+    encode: (text, chat = false) => (chat ? tokenizer.encode(text, { add_special_tokens: false }) : tokenizer.encode(text)),
+    renderChat: chat?.render,
+    promptStack: promptStackOf(tokenizer, chat?.template),
+    files,
+  };
 }
 
 /** A tokenizer folder that is a whole model folder also gives the context length. */
@@ -244,19 +262,22 @@ async function contextLengthOfFolder(folder: string): Promise<number | null> {
   return null;
 }
 
-async function countRequestTokens(p: Probe, model: string, requests: GenerationRequest[]): Promise<(number | null)[]> {
+async function countRequestTokens(p: Probe, model: string, requests: GenerationRequest[], templateKwargs?: Record<string, unknown>): Promise<(number | null)[]> {
   if (p.contextLength === null) return requests.map(() => null);
   const { tokenizer } = p;
   if (tokenizer) {
     return requests.map((r) => {
-      if (!r.messages) return tokenizer.encode(r.prompt).length;
-      return tokenizer.renderChat ? tokenizer.encode(tokenizer.renderChat(r.messages)).length : null;
+      if (!r.messages) return tokenizer.encode(r.prompt, r.chat === true).length;
+      // Messages: the server renders the template and, like vLLM, adds no special tokens to it.
+      return tokenizer.renderChat ? tokenizer.encode(tokenizer.renderChat(r.messages), true).length : null;
     });
   }
   if (p.tokenCounting !== 'server') return requests.map(() => null);
   return Promise.all(
     requests.map(async (r) => {
-      const body = r.messages ? { model, messages: r.messages, add_generation_prompt: true } : { model, prompt: r.prompt };
+      const body = r.messages
+        ? { model, messages: r.messages, add_generation_prompt: true, ...(templateKwargs !== undefined ? { chat_template_kwargs: templateKwargs } : {}) }
+        : { model, prompt: r.prompt, ...(r.chat === true ? { add_special_tokens: false } : {}) };
       const answer = (await p.pool.post('/tokenize', body)) as Json;
       if (typeof answer.count === 'number') return answer.count;
       return Array.isArray(answer.tokens) ? answer.tokens.length : null;
@@ -284,6 +305,8 @@ export class OpenAIGenerator implements Generator {
     private readonly pool: EndpointPool,
     private readonly model: string,
     private readonly maxStops: number,
+    /** Sent with chat requests as vLLM's `chat_template_kwargs` (e.g. `{enable_thinking: false}`). */
+    private readonly templateKwargs?: Record<string, unknown>,
   ) {}
 
   /** Peak requests in flight per endpoint so far. */
@@ -323,9 +346,13 @@ export class OpenAIGenerator implements Generator {
     };
     const started = performance.now();
     const chat = request.messages !== undefined;
+    // A rendered chat template writes its own BOS: vLLM's switch keeps the server from adding one.
+    const rendered = !chat && request.chat === true ? { add_special_tokens: false } : {};
     const response = (await this.pool.post(
       chat ? '/v1/chat/completions' : '/v1/completions',
-      chat ? { ...common, messages: request.messages } : { ...common, prompt: request.prompt },
+      chat
+        ? { ...common, messages: request.messages, ...(this.templateKwargs !== undefined ? { chat_template_kwargs: this.templateKwargs } : {}) }
+        : { ...common, prompt: request.prompt, ...rendered },
       signal,
     )) as CompletionResponse;
     const latencyMs = performance.now() - started;

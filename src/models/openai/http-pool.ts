@@ -1,6 +1,8 @@
 // HTTP plumbing of the OpenAI-compatible backend: a pool of endpoints (replicas of one model) with a
 // per-endpoint concurrency limit, least-outstanding-requests balancing, FIFO backpressure, and
-// retries with exponential backoff and full jitter on 429, 5xx, timeouts and connection errors.
+// retries with exponential backoff and full jitter on 408, 429, 5xx, timeouts and connection errors.
+// Any other 4xx is the server's deterministic refusal of this request: it is sent once and fails
+// at once (an HttpFailure, a RuntimeFailure: exit 3) naming the endpoint and the server's message.
 //
 // Hand-written rather than p-limit: p-limit bounds one queue, while this needs one limit per
 // endpoint, a choice of endpoint at dispatch time (the least busy one, not a fixed assignment),
@@ -202,6 +204,7 @@ export class EndpointPool {
     }
     if (!response.ok) {
       const status = response.status;
+      // 408 and 429 say "later"; any other 4xx would be refused again (a retry only wastes time).
       const retryable = status === 408 || status === 429 || status >= 500;
       const detail = serverMessage(text);
       let reason = `HTTP ${status}${response.statusText ? ` ${response.statusText}` : ''}${detail ? `: ${detail}` : ''}`;
@@ -210,6 +213,7 @@ export class EndpointPool {
           ? ` (check the API key in the environment variable ${this.options.apiKeyEnv})`
           : ' (the server wants an API key: set `api_key_env` in the model entry to the name of an environment variable that holds it)';
       }
+      if (!retryable && status >= 400 && status < 500) reason += ' (not retried: the server refused this request)';
       return { ok: false, retryable, status, reason, retryAfterMs: retryAfter(response.headers.get('retry-after')) };
     }
     try {

@@ -1,7 +1,8 @@
 // `backend: openai`: an OpenAI-compatible server (vLLM, TGI, llama.cpp's server, `ragtax serve`);
 // see docs/scale-out.md.
 import { z } from 'zod';
-import { batchSizeField, formatsField, type BackendDefinition } from '../backend.js';
+import type { ChatOptions } from '../../prompts/chat-template.js';
+import { batchSizeField, chatFields, formatsField, type BackendDefinition } from '../backend.js';
 
 export const openaiSettings = z
   .object({
@@ -26,6 +27,7 @@ export const openaiSettings = z
     max_stops: z.number().int().min(0).max(64).optional(),
     /** Context length when the server does not report max_model_len. */
     context_length: z.number().int().min(1).optional(),
+    ...chatFields,
   })
   .strict();
 
@@ -57,6 +59,8 @@ export interface OpenAIModelSpec {
   retryBaseMs?: number;
   /** Longest backoff step in ms (default 30,000). */
   retryMaxMs?: number;
+  /** How the chat template is applied (system role, template variables and date). */
+  chat?: ChatOptions;
 }
 
 export const DEFAULT_CONCURRENCY = 8;

@@ -17,13 +17,14 @@ import {
   type PreTrainedModel,
   type PreTrainedTokenizer,
 } from '@huggingface/transformers';
-import { InputError, messageOf, RuntimeFailure } from '../../errors.js';
+import { InputError, messageOf, RuntimeFailure, TemplateError } from '../../errors.js';
+import { checkedChatRenderer, pinnedTemplate, readChatTemplate, templateVariables, type ChatOptions, type ChatTemplate } from '../../prompts/chat-template.js';
 import { sha256File } from '../../util/hash.js';
+import { cutAtStop } from '../stop-strings.js';
 import { kvDecoder, kvGreedyDecode, type KvDecoder } from './kv-decode.js';
 import type { TransformersModelSpec } from './settings.js';
 import type { ModelEngine } from '../backend.js';
 import type {
-  ChatMessage,
   ChatRenderer,
   DecodingParams,
   FinishReason,
@@ -100,6 +101,7 @@ export async function openTransformersModel(spec: TransformersModelSpec, known?:
   const fingerprint = known?.fingerprint ?? (await fingerprintOf(spec.source, folder, dtype));
   let engine: Promise<BatchedGenerator> | undefined;
   const tokens = new TokenMemo(tokenizer);
+  const chat = tokenizerChat(tokenizer, folder, spec.chat, spec.name);
   const load = (): Promise<BatchedGenerator> => {
     engine ??= loadWeights(spec, target, options, dtype, device).then((model) => new BatchedGenerator(model, tokenizer, settings, tokens));
     return engine;
@@ -110,9 +112,11 @@ export async function openTransformersModel(spec: TransformersModelSpec, known?:
     load: async () => {
       await load();
     },
-    countTokens: (text) => tokens.encode(text).length,
+    countTokens: (text, chat) => tokens.encode(text, chat).length,
+    encode: (text, chat) => [...tokens.encode(text, chat)],
     contextLength: settings.contextLength,
-    renderChat: chatRendererFor(tokenizer),
+    renderChat: chat?.render,
+    promptStack: promptStackOf(tokenizer, chat?.template),
     fingerprint,
     dispose: async () => {
       if (!engine) return;
@@ -187,6 +191,7 @@ async function describeLoaded(spec: TransformersModelSpec, loaded: Loaded): Prom
   const modelConfig = loaded.config ?? (model.config as unknown as Json);
   const generationConfig = await readJsonIfPresent(path.join(filesFolder, 'generation_config.json'));
 
+  const chat = tokenizerChat(tokenizer, loaded.folder, spec.chat, spec.name);
   const engine = new BatchedGenerator(model, tokenizer, {
     eosIds: eosTokenIds(generationConfig?.eos_token_id ?? modelConfig.eos_token_id, tokenizer),
     contextLength: contextLengthOf(modelConfig, spec.source),
@@ -197,9 +202,11 @@ async function describeLoaded(spec: TransformersModelSpec, loaded: Loaded): Prom
   return {
     name: spec.name,
     generator: engine,
-    countTokens: (text) => engine.encode(text).length,
+    countTokens: (text, chat) => engine.encode(text, chat).length,
+    encode: (text, chat) => [...engine.encode(text, chat)],
     contextLength: engine.contextLength,
-    renderChat: chatRendererFor(tokenizer),
+    renderChat: chat?.render,
+    promptStack: promptStackOf(tokenizer, chat?.template),
     fingerprint: await fingerprintOf(spec.source, filesFolder, dtype),
     dispose: () => engine.dispose(),
   };
@@ -342,11 +349,76 @@ function eosTokenIds(declared: unknown, tokenizer: PreTrainedTokenizer): Set<num
   return ids;
 }
 
-/** The tokenizer's own chat template (with the generation prompt), or undefined when it has none. */
-export function chatRendererFor(tokenizer: PreTrainedTokenizer): ChatRenderer | undefined {
-  if (!tokenizer.chat_template) return undefined;
-  return (messages: ChatMessage[]) =>
-    tokenizer.apply_chat_template(messages, { tokenize: false, add_generation_prompt: true }) as string;
+/**
+ * The model's own chat template (chat_template.jinja, else tokenizer_config.json's, as transformers
+ * ≥ 4.43 reads them) as a checked renderer with the generation prompt, or undefined when it has none.
+ */
+export function tokenizerChat(
+  tokenizer: PreTrainedTokenizer,
+  folder: string | undefined,
+  options: ChatOptions = {},
+  modelName = 'model',
+): { render: ChatRenderer; template: ChatTemplate } | undefined {
+  const config = (tokenizer as unknown as { config?: Record<string, unknown> }).config;
+  let template: ChatTemplate | undefined;
+  try {
+    template = readChatTemplate(folder, config, options.templateName);
+  } catch (error) {
+    throw new TemplateError(`model \`${modelName}\`: ${messageOf(error)}`);
+  }
+  if (!template) return undefined;
+  const variables = templateVariables(options);
+  const text = pinnedTemplate(template.text, options);
+  const render = checkedChatRenderer(
+    (messages) => tokenizer.apply_chat_template(messages, { chat_template: text, tokenize: false, add_generation_prompt: true, ...variables }) as string,
+    options,
+    modelName,
+  );
+  return { render, template };
+}
+
+/** The checked chat renderer of a tokenizer (see tokenizerChat). */
+export function chatRendererFor(tokenizer: PreTrainedTokenizer, folder?: string, options?: ChatOptions, modelName?: string): ChatRenderer | undefined {
+  return tokenizerChat(tokenizer, folder, options, modelName)?.render;
+}
+
+/** The chat renderer of a local model folder, from its tokenizer files alone (no weights). */
+export async function openChatRenderer(
+  folder: string,
+  options: ChatOptions & { modelName: string },
+): Promise<{ render: ChatRenderer; template: { sha256: string; source: string } } | undefined> {
+  env.allowLocalModels = true;
+  env.allowRemoteModels = false;
+  let tokenizer: PreTrainedTokenizer;
+  try {
+    tokenizer = await AutoTokenizer.from_pretrained(folder, { local_files_only: true });
+  } catch (error) {
+    throw new InputError(`model '${options.modelName}': cannot load the tokenizer from ${folder}: ${messageOf(error)}`);
+  }
+  const chat = tokenizerChat(tokenizer, folder, options, options.modelName);
+  return chat ? { render: chat.render, template: { sha256: chat.template.sha256, source: chat.template.source } } : undefined;
+}
+
+/**
+ * What ragtax feeds the model, for the manifest: the chat template's source and sha256, and the
+ * special tokens the tokenizer adds around a raw prompt (a chat prompt gets none: its template
+ * writes them).
+ */
+export function promptStackOf(tokenizer: PreTrainedTokenizer, template: ChatTemplate | undefined): Record<string, unknown> {
+  const probe = 'ragtax';
+  const plain = tokenizer.encode(probe, { add_special_tokens: false });
+  const withSpecial = tokenizer.encode(probe);
+  const at = withSpecial.findIndex((_, i) => plain.every((id, j) => withSpecial[i + j] === id));
+  const before = at >= 0 ? withSpecial.slice(0, at) : [];
+  const after = at >= 0 ? withSpecial.slice(at + plain.length) : [];
+  const show = (ids: number[]) => ids.map((id) => `${tokenizer.decode([id], { skip_special_tokens: false })} (${id})`).join(' ');
+  return {
+    chatTemplate: template ? { source: template.source, sha256: template.sha256 } : null,
+    bos: {
+      raw: before.length > 0 || after.length > 0 ? `the tokenizer adds ${[before.length > 0 ? `${show(before)} before` : '', after.length > 0 ? `${show(after)} after` : ''].filter(Boolean).join(' and ')}` : 'none added',
+      chat: 'none added (the template writes its own special tokens)',
+    },
+  };
 }
 
 async function readJsonIfPresent(file: string): Promise<Json | undefined> {
@@ -370,7 +442,8 @@ async function fingerprintOf(source: string, folder: string, dtype: string): Pro
         .filter((f) => f.startsWith(`${path.basename(onnx)}_data`))
         .map((f) => `onnx/${f}`)
     : [];
-  const candidates = ['config.json', 'generation_config.json', ...TOKENIZER_FILES, onnx, ...externalData];
+  // chat_template.jinja (where present) is part of the model's identity: it decides the chat prompts.
+  const candidates = ['config.json', 'generation_config.json', ...TOKENIZER_FILES, 'chat_template.jinja', onnx, ...externalData];
   const files: ModelFingerprint['files'] = [];
   for (const relative of candidates.sort()) {
     const full = path.join(folder, relative);
@@ -446,9 +519,9 @@ class BatchedGenerator {
     await this.model.dispose();
   }
 
-  /** Token ids of a prompt exactly as generation feeds it (special tokens as the tokenizer adds them). */
-  encode(text: string): number[] {
-    return this.tokens.encode(text);
+  /** Token ids of a prompt exactly as generation feeds it (see GenerationRequest.chat for the BOS rule). */
+  encode(text: string, chat = false): number[] {
+    return this.tokens.encode(text, chat);
   }
 
   /** Calls run one after another: onnxruntime already uses every core for one batch. */
@@ -479,7 +552,7 @@ class BatchedGenerator {
     requests.forEach((request, index) => {
       const { decoding } = request;
       this.checkDecoding(decoding);
-      const ids = this.encode(request.prompt);
+      const ids = this.encode(request.prompt, request.chat === true);
       if (ids.length === 0) throw new InputError(`request ${index}: the prompt is empty (no tokens to condition on)`);
       if (ids.length + decoding.maxNewTokens > this.contextLength) {
         throw new InputError(
@@ -576,14 +649,13 @@ class BatchedGenerator {
     if (outcome.reason === 'eos') {
       return { text: this.decode(kept.slice(0, -1)), finishReason: 'eos', completionTokens: kept.length };
     }
-    const text = this.decode(kept);
-    const cut = Math.min(...stop.map((s) => text.indexOf(s)).filter((i) => i >= 0));
     const finishReason: FinishReason = 'stop';
-    return { text: text.slice(0, cut), finishReason, completionTokens: kept.length };
+    return { ...cutAtStop(this.decode(kept), stop), finishReason, completionTokens: kept.length };
   }
 
   private decode(ids: number[]): string {
-    return ids.length === 0 ? '' : this.tokenizer.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+    // Special-token text (`<|endoftext|>`, `<|im_end|>`) is never part of a response, as in vLLM.
+    return ids.length === 0 ? '' : this.tokenizer.decode(ids, { skip_special_tokens: true, clean_up_tokenization_spaces: false });
   }
 
   /** Padding is masked out, so any valid id works; prefer the tokenizer's own. */
@@ -601,18 +673,21 @@ class BatchedGenerator {
  */
 export class TokenMemo {
   private readonly ids = new Map<string, number[]>();
+  private readonly chatIds = new Map<string, number[]>();
 
   constructor(
     private readonly tokenizer: PreTrainedTokenizer,
     private readonly capacity = 4096,
   ) {}
 
-  encode(text: string): number[] {
-    const hit = this.ids.get(text);
+  /** `chat`: a rendered chat template, encoded without adding special tokens (see GenerationRequest.chat). */
+  encode(text: string, chat = false): number[] {
+    const memo = chat ? this.chatIds : this.ids;
+    const hit = memo.get(text);
     if (hit) return hit;
-    const ids = this.tokenizer.encode(text);
-    if (this.ids.size >= this.capacity) this.ids.delete(this.ids.keys().next().value!);
-    this.ids.set(text, ids);
+    const ids = chat ? this.tokenizer.encode(text, { add_special_tokens: false }) : this.tokenizer.encode(text);
+    if (memo.size >= this.capacity) memo.delete(memo.keys().next().value!);
+    memo.set(text, ids);
     return ids;
   }
 }
@@ -650,7 +725,8 @@ class RowStopCriteria extends StoppingCriteria {
       }
       const stop = this.stops[r] ?? [];
       if (stop.length > 0) {
-        const text = this.tokenizer.decode(row.slice(this.promptWidth).map(Number), { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+        // Decoded as the response will be (no special-token text), so a stop found here is found there too.
+        const text = this.tokenizer.decode(row.slice(this.promptWidth).map(Number), { skip_special_tokens: true, clean_up_tokenization_spaces: false });
         if (stop.some((s) => text.includes(s))) {
           this.outcomes[r] = { reason: 'stop', tokens };
           return true;

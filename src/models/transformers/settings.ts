@@ -1,6 +1,7 @@
 // `backend: transformers` (the default): ONNX models in transformers.js layout, in process.
 import { z } from 'zod';
-import { batchSizeField, formatsField, type BackendDefinition } from '../backend.js';
+import type { ChatOptions } from '../../prompts/chat-template.js';
+import { batchSizeField, chatFields, formatsField, type BackendDefinition } from '../backend.js';
 
 // Field order and defaults are part of the suite's configuration hash (run identity): keep them.
 export const transformersSettings = z
@@ -16,6 +17,7 @@ export const transformersSettings = z
     batch_size: batchSizeField,
     allow_remote: z.boolean().default(false),
     cache_dir: z.string().optional(),
+    ...chatFields,
   })
   .strict();
 
@@ -42,6 +44,8 @@ export interface TransformersModelSpec {
    * faster in batches.
    */
   decodeLoop?: 'kv' | 'generate';
+  /** How the chat template is applied (system role, template variables and date). */
+  chat?: ChatOptions;
 }
 
 export const transformersBackend: Omit<BackendDefinition<TransformersEntry, TransformersModelSpec>, 'load'> = {

@@ -1,0 +1,170 @@
+// A model's own chat template, read and applied as Hugging Face transformers (≥ 4.43) and vLLM do,
+// and checked: a template that refuses the messages (its `raise_exception`) or silently drops one
+// of them is an input error naming the model and the fix, never a prompt without its instruction.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { messageOf, TemplateError } from '../errors.js';
+import type { ChatMessage, ChatRenderer } from '../types.js';
+
+/** Per-model chat settings from the suite (`system_role`, `chat_template_kwargs`, ...). */
+export interface ChatOptions {
+  /**
+   * `keep` (default): the instruction is the system turn. `merge`: it opens the first user turn,
+   * followed by a blank line (what Gemma-3's own template does with a system message), for
+   * templates that reject or drop the system role.
+   */
+  systemRole?: 'keep' | 'merge';
+  /** Extra template variables, e.g. `{ enable_thinking: false }` (Qwen3, SmolLM3). */
+  templateKwargs?: Record<string, unknown>;
+  /** Which of a model's named templates to use (default `default`). */
+  templateName?: string;
+  /** `strftime_now` in the template returns this day (YYYY-MM-DD), so prompts do not move with the calendar. */
+  templateDate?: string;
+}
+
+/** The template text and where it came from. */
+export interface ChatTemplate {
+  text: string;
+  /** `chat_template.jinja`, `tokenizer_config.json`, or `tokenizer_config.json#<name>` for a named one. */
+  source: string;
+  sha256: string;
+}
+
+const TEMPLATE_FILE = 'chat_template.jinja';
+
+/**
+ * The chat template of a model folder, as transformers ≥ 4.43 reads it: `chat_template.jinja`
+ * wins over the `chat_template` key of tokenizer_config.json; a list of named templates gives the
+ * one named `name`, else `default`. Undefined when the model has none.
+ */
+export function readChatTemplate(folder: string | undefined, tokenizerConfig: Record<string, unknown> | undefined, name?: string): ChatTemplate | undefined {
+  const file = folder !== undefined ? path.join(folder, TEMPLATE_FILE) : undefined;
+  if (file !== undefined && existsSync(file)) {
+    if (name !== undefined) throw new TemplateError(`${file}: \`chat_template_name: ${name}\` names a template, but this model has one template file (no named templates)`);
+    return withHash(readFileSync(file, 'utf8'), TEMPLATE_FILE);
+  }
+  const declared = tokenizerConfig?.chat_template;
+  if (typeof declared === 'string') {
+    if (name !== undefined) throw new TemplateError(`\`chat_template_name: ${name}\` names a template, but this model's tokenizer_config.json has one unnamed template`);
+    return withHash(declared, 'tokenizer_config.json');
+  }
+  if (Array.isArray(declared)) {
+    const named = new Map<string, string>();
+    for (const entry of declared as { name?: unknown; template?: unknown }[]) {
+      if (typeof entry?.name === 'string' && typeof entry.template === 'string') named.set(entry.name, entry.template);
+    }
+    const wanted = name ?? 'default';
+    const text = named.get(wanted);
+    if (text === undefined) {
+      throw new TemplateError(`the model has no chat template named \`${wanted}\`; its templates: ${[...named.keys()].join(', ')} (choose one with \`chat_template_name\`)`);
+    }
+    return withHash(text, `tokenizer_config.json#${wanted}`);
+  }
+  if (name !== undefined) throw new TemplateError(`\`chat_template_name: ${name}\` is set, but the model has no chat template`);
+  return undefined;
+}
+
+function withHash(text: string, source: string): ChatTemplate {
+  return { text, source, sha256: createHash('sha256').update(text).digest('hex') };
+}
+
+/** The system message (if first) moved to the start of the first user turn, followed by a blank line. */
+export function mergeSystemIntoFirstUser(messages: readonly ChatMessage[]): ChatMessage[] {
+  if (messages[0]?.role !== 'system') return [...messages];
+  const [system, ...rest] = messages;
+  const firstUser = rest.findIndex((m) => m.role === 'user');
+  if (firstUser === -1) return [{ role: 'user', content: system!.content }, ...rest];
+  return rest.map((m, i) => (i === firstUser ? { role: 'user', content: `${system!.content}\n\n${m.content}` } : m));
+}
+
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/**
+ * `strftime` for a fixed day (midnight), with the directives the Jinja engine's own `strftime_now`
+ * knows (%Y %m %d %b %B %H %M %%). Written here because @huggingface/jinja does not export its
+ * implementation, and the template must see the pinned day, not the clock.
+ */
+export function strftimeOn(day: string, format: string): string {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!match) throw new TemplateError(`template_date must be a day as YYYY-MM-DD, got ${JSON.stringify(day)}`);
+  const [, year, month, date] = match as unknown as [string, string, string, string];
+  const monthName = MONTHS[Number(month) - 1] ?? '?';
+  return format.replace(/%[YmdbBHM%]/g, (token) => {
+    switch (token) {
+      case '%Y':
+        return year;
+      case '%m':
+        return month;
+      case '%d':
+        return date;
+      case '%b':
+        return monthName.slice(0, 3);
+      case '%B':
+        return monthName;
+      case '%H':
+      case '%M':
+        return '00';
+      default:
+        return '%';
+    }
+  });
+}
+
+/**
+ * The template text as ragtax renders it: with a template date, every `strftime_now("<format>")`
+ * call becomes the string it gives on that day. (The Jinja engine declares `strftime_now` itself and
+ * refuses a variable of that name, and node-llama-cpp cannot pass functions to its renderer, so the
+ * calls are replaced in the text; the recorded sha256 is of the model's own text.)
+ */
+export function pinnedTemplate(text: string, options: ChatOptions): string {
+  const day = options.templateDate;
+  if (day === undefined) return text;
+  strftimeOn(day, ''); // validates the day
+  const pinned = text.replace(/\bstrftime_now\s*\(\s*(["'])((?:(?!\1).)*)\1\s*\)/g, (_call, _quote, format: string) => JSON.stringify(strftimeOn(day, format)));
+  if (/\bstrftime_now\b/.test(pinned)) {
+    throw new TemplateError('the chat template calls strftime_now with a computed format, so its date cannot be pinned to `template_date`');
+  }
+  return pinned;
+}
+
+/** Template variables that ragtax sets: the suite's `chat_template_kwargs`. */
+export function templateVariables(options: ChatOptions): Record<string, unknown> {
+  return { ...(options.templateKwargs ?? {}) };
+}
+
+/** A message's text as a template may print it (most trim it). */
+function printable(content: string): string {
+  return content.trim();
+}
+
+/**
+ * Wraps a backend's raw template renderer: applies `system_role`, turns template errors into
+ * TemplateError with the fix, and checks that every message's content is in the rendered prompt.
+ */
+export function checkedChatRenderer(render: (messages: ChatMessage[]) => string, options: ChatOptions, modelName: string): ChatRenderer {
+  const merge = options.systemRole === 'merge';
+  return (input) => {
+    const messages = merge ? mergeSystemIntoFirstUser(input) : input;
+    const hasSystem = messages.some((m) => m.role === 'system');
+    const remedy = hasSystem ? '; set `system_role: merge` for this model to put the instruction at the start of the first user turn instead' : '';
+    let prompt: string;
+    try {
+      prompt = render(messages);
+    } catch (error) {
+      const message = messageOf(error);
+      // Only a refusal about roles is fixed by merging the system turn.
+      const hint = /system|role|alternat/i.test(message) ? remedy : '';
+      throw new TemplateError(`model \`${modelName}\`: its chat template refuses the prompt's messages: "${message}"${hint}`);
+    }
+    for (const message of messages) {
+      const text = printable(message.content);
+      if (text.length > 0 && !prompt.includes(text)) {
+        throw new TemplateError(
+          `model \`${modelName}\`: its chat template drops the ${message.role} message (its text is not in the rendered prompt, so the model would never see it)${remedy}`,
+        );
+      }
+    }
+    return prompt;
+  };
+}
