@@ -5,6 +5,7 @@ import { hideBin } from 'yargs/helpers';
 import { runIndexCommand } from './commands/build-index.js';
 import { runCompareCommand } from './commands/compare.js';
 import { runPromptsCommand } from './commands/prompts.js';
+import { runPowerCommand } from './commands/power.js';
 import { runReportCommand } from './commands/report.js';
 import { runRunCommand } from './commands/run.js';
 import { runScoreCommand } from './commands/score.js';
@@ -29,14 +30,18 @@ async function main(argv: string[]): Promise<void> {
           .option('quiet', { type: 'boolean', default: false, describe: 'No progress output' })
           .option('resume', { type: 'boolean', default: false, describe: 'Complete an interrupted run in --out: keep its finished samples, generate the rest' })
           .option('cache', { type: 'boolean', default: true, describe: 'Use the generation cache (<cache dir>/generations.sqlite); --no-cache bypasses it' })
+          .option('check-determinism', { type: 'number', describe: 'At the end, re-generate N seeded-random finished samples per model without the cache and report how many changed (summary.json `determinism`)' })
           .check((a) => {
             // InputError: a usage error (exit 2); a plain Error would be reported as an internal error (exit 3).
             if (a.limit !== undefined && (!Number.isInteger(a.limit) || a.limit < 1)) throw new InputError('--limit must be a whole number ≥ 1');
             if (a.resume && a.out === undefined) throw new InputError('--resume needs --out: the directory of the run to complete');
+            const n = a['check-determinism'];
+            // The key is there, undefined, for a bare `--check-determinism` (no N).
+            if ('check-determinism' in a && (n === undefined || !Number.isInteger(n) || n < 0)) throw new InputError('--check-determinism must be a whole number ≥ 0');
             return true;
           }),
       async (args) => {
-        await runRunCommand({ suite: args.suite, out: args.out, limit: args.limit, quiet: args.quiet, resume: args.resume, cache: args.cache }, process.stdout);
+        await runRunCommand({ suite: args.suite, out: args.out, limit: args.limit, quiet: args.quiet, resume: args.resume, cache: args.cache, checkDeterminism: args.checkDeterminism }, process.stdout);
       },
     )
     .command(
@@ -63,7 +68,12 @@ async function main(argv: string[]): Promise<void> {
           .option('gate-refusal', { type: 'boolean', default: false, describe: 'Also fail on a significant rise in over-refusal (refusing when the documents hold the answer)' })
           .option('allow-config-change', { type: 'boolean', default: false, describe: 'Compare runs whose suite configuration differs (same suite name)' })
           .option('seed', { type: 'number', describe: 'Bootstrap seed (default: the baseline run\'s seed)' })
-          .option('bootstrap', { type: 'number', default: 2000, describe: 'Bootstrap resamples' })
+          .option('bootstrap', { type: 'number', default: 2000, describe: 'Bootstrap resamples, a whole number from 100 to 100000' })
+          .option('adjust', {
+            type: 'string',
+            default: 'holm',
+            describe: 'Multiple-comparison adjustment of the McNemar p-values across all gated cell × metric comparisons: holm, bh or none',
+          })
           .option('junit', { type: 'string', describe: 'Write JUnit XML here (one test case per cell × metric)' })
           .option('md', { type: 'string', describe: 'Write a Markdown summary here (CI logs, pull-request comments)' }),
       async (args) => {
@@ -77,6 +87,7 @@ async function main(argv: string[]): Promise<void> {
             allowConfigChange: args.allowConfigChange,
             seed: args.seed,
             bootstrapSamples: args.bootstrap,
+            adjust: args.adjust,
             junit: args.junit,
             md: args.md,
           },
@@ -95,6 +106,20 @@ async function main(argv: string[]): Promise<void> {
           .option('out', { type: 'string', describe: 'HTML file to write (default: <run>/report.html)' }),
       async (args) => {
         await runReportCommand({ dir: args.run, html: args.html, out: args.out }, process.stdout);
+      },
+    )
+    .command(
+      'power <run>',
+      'How many items a follow-up run needs to detect a given tax, per paired comparison, from a finished run (and the smallest tax it could detect)',
+      (y) =>
+        y
+          .positional('run', { type: 'string', demandOption: true, describe: 'Run directory' })
+          .option('effect', { type: 'number', demandOption: true, describe: 'The tax to detect, percentage points (e.g. 2)' })
+          .option('power', { type: 'number', default: 0.8, describe: 'Wanted power' })
+          .option('alpha', { type: 'number', describe: 'Significance level (default: the run\'s, else 0.05)' })
+          .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
+      async (args) => {
+        await runPowerCommand({ dir: args.run, effect: args.effect, power: args.power, alpha: args.alpha, json: args.json }, process.stdout);
       },
     )
     .command(
@@ -164,7 +189,7 @@ async function main(argv: string[]): Promise<void> {
         );
       },
     )
-    .demandCommand(1, 'Name a command: run, score, compare, report, index, prompts or serve (see --help)')
+    .demandCommand(1, 'Name a command: run, prompts, score, compare, report, power, index or serve (see --help)')
     .strict()
     .recommendCommands()
     .fail((message, error, y) => {

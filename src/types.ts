@@ -32,6 +32,11 @@ export interface QaItem {
   ctxs?: ScoredDoc[];
   /** Dataset-level tag, e.g. the organism's "fact is in the corpus" or SQuAD's `!is_impossible`. */
   answerInCorpus?: boolean;
+  /**
+   * The group the item is not independent of (its entity, page or paragraph): a loader's `cluster`
+   * field, or what the suite's `metrics.cluster_by` derives. Intervals then resample clusters.
+   */
+  cluster?: string;
 }
 
 /** What a dataset loader returns. */
@@ -230,6 +235,8 @@ export interface SampleRecord extends Cell {
   cached?: boolean;
   /** Set when the sample was not generated; such samples are excluded from every aggregate. */
   excluded?: 'context-overflow';
+  /** The item's cluster, when the suite clusters items (`metrics.cluster_by`). */
+  cluster?: string;
 }
 
 export type Interval = [number, number];
@@ -256,6 +263,10 @@ export interface CellAggregate extends Cell {
   reasoningUnclosed?: number;
   /** Items left out because some prompt of this grid point exceeded a model's context. */
   excludedContextOverflow: number;
+  /** Fewer than 30 scored items: rate intervals are exact (Clopper–Pearson), and the report marks the cell. */
+  smallSample?: true;
+  /** Clusters among the scored items, when intervals resample clusters. */
+  clusters?: number;
 }
 
 /** 2×2 table of per-item correctness: [base right & instruct right, base right & instruct wrong, base wrong & instruct right, both wrong]. */
@@ -277,6 +288,17 @@ export interface PairRecord extends Omit<Cell, 'model'> {
   taxRelative: number | null;
   taxCi95: Interval;
   mcnemarP: number;
+  /** mcnemarP adjusted across the suite's paired comparisons (RunSummary.statistics says how). */
+  mcnemarPAdjusted?: number;
   table: PairTable;
   refusalDelta: number;
+  /**
+   * The smallest tax this comparison could detect at 80% power and the suite's alpha (two-sided),
+   * from its own discordance rate; null when no item is discordant.
+   */
+  minimumDetectableTax?: number | null;
+  /** With clustered items: the number of clusters, the unclustered interval and the design effect (clustered ÷ naive width). */
+  clusters?: number;
+  naiveTaxCi95?: Interval;
+  designEffect?: number;
 }

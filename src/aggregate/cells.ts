@@ -1,9 +1,10 @@
 // Aggregates per cell (one evaluated configuration). Excluded samples (context overflow) are
 // counted, never silently dropped and never scored.
 
-import type { Cell, CellAggregate, Interval, SampleRecord, SampleScores } from '../types.js';
+import type { Cell, CellAggregate, Interval, SampleRecord } from '../types.js';
 import { METRIC_DEFS, SUBSETS, type MetricDef, type MetricName, type Subset } from '../scoring/metrics.js';
-import { meanInterval, wilsonInterval } from '../stats/intervals.js';
+import { clusterBootstrapInterval, clusterResampleWeights, clusterTotals, indexClusters } from '../stats/bootstrap.js';
+import { meanInterval, rateInterval, SMALL_SAMPLE } from '../stats/intervals.js';
 
 const CELL_FIELDS = ['model', 'format', 'instruction', 'context', 'k', 'shots', 'cot'] as const;
 
@@ -36,15 +37,47 @@ function count<T>(values: readonly T[], predicate: (value: T) => boolean): numbe
   return total;
 }
 
-/** A metric over its subset's samples: null when the subset is empty (then it has no interval). */
-function evaluate(metric: MetricDef, scores: readonly SampleScores[]): { value: number | null; interval: Interval } {
-  const n = scores.length;
-  if (metric.kind === 'rate') {
-    const k = count(scores, metric.value);
-    return { value: n > 0 ? k / n : null, interval: wilsonInterval(k, n) };
+/** How a cell's intervals are made when its items are clustered (resample whole clusters). */
+export interface ClusterOptions {
+  seed: number;
+  bootstrapSamples: number;
+}
+
+/** A cell's clusters and its cluster draws, shared by all its metrics. */
+interface CellClusters {
+  index: Map<SampleRecord, number>;
+  count: number;
+  weights: Int32Array;
+}
+
+function cellClusters(kept: readonly SampleRecord[], options: ClusterOptions): CellClusters {
+  const { index, count } = indexClusters(kept.map((s) => s.cluster!));
+  return {
+    index: new Map(kept.map((s, i) => [s, index[i]!])),
+    count,
+    weights: clusterResampleWeights(count, { seed: options.seed, samples: options.bootstrapSamples }),
+  };
+}
+
+/**
+ * A metric over its subset's samples: null when the subset is empty (then it has no interval).
+ * Rates get the Wilson interval, or the exact one below SMALL_SAMPLE items; with clusters, every
+ * interval is the cluster bootstrap's.
+ */
+function evaluate(metric: MetricDef, samples: readonly SampleRecord[], clusters: CellClusters | undefined): { value: number | null; interval: Interval } {
+  const n = samples.length;
+  const values = samples.map((s) => Number(metric.value(s.scores)));
+  const value = n > 0 ? values.reduce((sum, v) => sum + v, 0) / n : null;
+  if (clusters && n > 0) {
+    const { sums, sizes } = clusterTotals(values, samples.map((s) => clusters.index.get(s)!), clusters.count);
+    const [low, high] = clusterBootstrapInterval(sums, sizes, clusters.weights);
+    return { value, interval: [Math.max(0, low), Math.min(1, high)] };
   }
-  const values = scores.map(metric.value);
-  return { value: n > 0 ? values.reduce((sum, value) => sum + value, 0) / n : null, interval: meanInterval(values) };
+  if (metric.kind === 'rate') {
+    const k = values.reduce((sum, v) => sum + v, 0);
+    return { value, interval: rateInterval(k, n) };
+  }
+  return { value, interval: meanInterval(values) };
 }
 
 /**
@@ -54,9 +87,12 @@ function evaluate(metric: MetricDef, scores: readonly SampleScores[]): { value: 
  * 0. Either way such a metric has no `ci95` entry. Metrics that apply to some cells only (CoT, proof)
  * are left out elsewhere, and come after `excludedContextOverflow`.
  */
-export function aggregateCell(cell: Cell, samples: readonly SampleRecord[]): CellAggregate {
-  const scored = samples.filter((sample) => sample.excluded === undefined).map((sample) => sample.scores);
+export function aggregateCell(cell: Cell, samples: readonly SampleRecord[], clustering?: ClusterOptions): CellAggregate {
+  const kept = samples.filter((sample) => sample.excluded === undefined);
+  const scored = kept.map((sample) => sample.scores);
   const n = scored.length;
+  // Cluster intervals only when every scored sample has its cluster.
+  const clustered = clustering && n > 0 && kept.every((s) => s.cluster !== undefined) ? cellClusters(kept, clustering) : undefined;
 
   const ci95: Record<string, Interval> = {};
   const always: Partial<Record<MetricName, number | null>> = {};
@@ -64,7 +100,7 @@ export function aggregateCell(cell: Cell, samples: readonly SampleRecord[]): Cel
   for (const metric of METRIC_DEFS) {
     const subset: Subset = SUBSETS[metric.over];
     if (subset.appliesTo && !subset.appliesTo(cell, scored)) continue;
-    const { value, interval } = evaluate(metric, scored.filter(subset.includes));
+    const { value, interval } = evaluate(metric, kept.filter((s) => subset.includes(s.scores)), clustered);
     if (value !== null) ci95[metric.name] = interval;
     (subset.appliesTo ? some : always)[metric.name] = value ?? subset.empty;
   }
@@ -79,5 +115,7 @@ export function aggregateCell(cell: Cell, samples: readonly SampleRecord[]): Cel
     ci95,
     excludedContextOverflow: samples.length - n,
     ...some,
+    ...(n > 0 && n < SMALL_SAMPLE && !clustered ? { smallSample: true } : {}),
+    ...(clustered ? { clusters: clustered.count } : {}),
   } as CellAggregate;
 }

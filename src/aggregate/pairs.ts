@@ -1,7 +1,11 @@
 // Base-vs-instruct comparison at one grid point, paired by item.
 
 import type { Cell, PairRecord, PairTable, SampleRecord } from '../types.js';
-import { pairedBootstrapInterval } from '../stats/bootstrap.js';
+import { clusteredPairedBootstrapInterval, pairedBootstrapInterval } from '../stats/bootstrap.js';
+import { mcnemarMinimumDetectableEffect } from '../stats/power.js';
+
+/** The paired tests' significance level unless the suite sets `metrics.alpha`. */
+export const DEFAULT_ALPHA = 0.05;
 import { mcnemarExactP } from '../stats/mcnemar.js';
 
 export type PairSide = Cell & { samples: readonly SampleRecord[] };
@@ -12,6 +16,8 @@ export interface PairArgs {
   /** Bootstrap resamples (default 2000). */
   bootstrapSamples?: number;
   seed: number;
+  /** Significance level for the minimum detectable tax (default 0.05). */
+  alpha?: number;
 }
 
 /** Coordinates that must agree between the two sides (the format may differ: base is always raw). */
@@ -57,6 +63,7 @@ export function pairRecord(args: PairArgs): PairRecord {
 
   const baseCorrect: number[] = [];
   const instructCorrect: number[] = [];
+  const clusters: (string | undefined)[] = [];
   const table: PairTable = { bothCorrect: 0, baseOnly: 0, instructOnly: 0, neither: 0 };
   let baseRefusals = 0;
   let instructRefusals = 0;
@@ -66,6 +73,7 @@ export function pairRecord(args: PairArgs): PairRecord {
     if (!b || !i) continue;
     baseCorrect.push(b.correct ? 1 : 0);
     instructCorrect.push(i.correct ? 1 : 0);
+    clusters.push(baseById.get(id)!.cluster);
     if (b.correct && i.correct) table.bothCorrect += 1;
     else if (b.correct) table.baseOnly += 1;
     else if (i.correct) table.instructOnly += 1;
@@ -81,6 +89,12 @@ export function pairRecord(args: PairArgs): PairRecord {
   const tax = baseAccuracy - instructAccuracy;
   const bootstrapOptions =
     args.bootstrapSamples === undefined ? { seed: args.seed } : { seed: args.seed, samples: args.bootstrapSamples };
+  const naive = pairedBootstrapInterval(baseCorrect, instructCorrect, bootstrapOptions);
+  // Items of one cluster are resampled together (every shared item must carry its cluster).
+  const clustered = n > 0 && clusters.every((c) => c !== undefined);
+  const taxCi95 = clustered ? clusteredPairedBootstrapInterval(baseCorrect, instructCorrect, clusters as string[], bootstrapOptions) : naive;
+  const naiveWidth = naive[1] - naive[0];
+  const discordance = n > 0 ? (table.baseOnly + table.instructOnly) / n : 0;
 
   return {
     base: base.model,
@@ -97,9 +111,13 @@ export function pairRecord(args: PairArgs): PairRecord {
     instructAccuracy,
     tax,
     taxRelative: instructAccuracy > 0 ? tax / instructAccuracy : null,
-    taxCi95: pairedBootstrapInterval(baseCorrect, instructCorrect, bootstrapOptions),
+    taxCi95,
     mcnemarP: mcnemarExactP(table.baseOnly, table.instructOnly),
     table,
     refusalDelta: share(instructRefusals) - share(baseRefusals),
+    minimumDetectableTax: mcnemarMinimumDetectableEffect(n, discordance, args.alpha ?? DEFAULT_ALPHA),
+    ...(clustered
+      ? { clusters: new Set(clusters).size, naiveTaxCi95: naive, designEffect: naiveWidth > 0 ? (taxCi95[1] - taxCi95[0]) / naiveWidth : 1 }
+      : {}),
   };
 }

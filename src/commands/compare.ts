@@ -4,7 +4,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError, messageOf } from '../errors.js';
 import { loadRun, type LoadedRun } from '../rundir/read.js';
-import { compareSamples, DEFAULT_COMPARE_OPTIONS, type ComparisonResult } from '../compare/compare.js';
+import { P_ADJUST_METHODS, type PAdjust } from '../stats/adjust.js';
+import { BOOTSTRAP_SAMPLES_MAX, BOOTSTRAP_SAMPLES_MIN, compareSamples, DEFAULT_COMPARE_OPTIONS, type ComparisonResult } from '../compare/compare.js';
 import { renderJunit } from '../compare/junit.js';
 import { renderCompareMarkdown, renderCompareText, type CompareContext } from '../compare/summary-text.js';
 
@@ -18,6 +19,8 @@ export interface CompareCommandOptions {
   allowConfigChange?: boolean;
   seed?: number;
   bootstrapSamples?: number;
+  /** Multiple-comparison adjustment across the gated comparisons: holm (default), bh or none. */
+  adjust?: string;
   junit?: string;
   md?: string;
 }
@@ -50,17 +53,24 @@ export async function runCompareCommand(options: CompareCommandOptions, out: Nod
   const alpha = options.alpha ?? DEFAULT_COMPARE_OPTIONS.alpha;
   if (!(Number.isFinite(maxDrop) && maxDrop >= 0 && maxDrop <= 100)) throw new InputError(`--max-drop must be a number of percentage points in [0, 100], got ${maxDrop}`);
   if (!(Number.isFinite(alpha) && alpha > 0 && alpha <= 1)) throw new InputError(`--alpha must be in (0, 1], got ${alpha}`);
+  const bootstrapSamples = options.bootstrapSamples ?? DEFAULT_COMPARE_OPTIONS.bootstrapSamples;
+  if (!(Number.isInteger(bootstrapSamples) && bootstrapSamples >= BOOTSTRAP_SAMPLES_MIN && bootstrapSamples <= BOOTSTRAP_SAMPLES_MAX)) {
+    throw new InputError(`--bootstrap must be a whole number of resamples from ${BOOTSTRAP_SAMPLES_MIN} to ${BOOTSTRAP_SAMPLES_MAX}, got ${bootstrapSamples}`);
+  }
+  const adjust = options.adjust ?? DEFAULT_COMPARE_OPTIONS.adjust;
+  if (!(P_ADJUST_METHODS as readonly string[]).includes(adjust)) {
+    throw new InputError(`--adjust must be one of ${P_ADJUST_METHODS.join(', ')}, got \`${adjust}\``);
+  }
   const baseline = await loadRun(path.resolve(options.baseline));
   const candidate = await loadRun(path.resolve(options.candidate));
   const notes = checkComparable(baseline, candidate, options.allowConfigChange ?? false);
-  const bootstrapSamples = options.bootstrapSamples ?? DEFAULT_COMPARE_OPTIONS.bootstrapSamples;
-  if (!Number.isInteger(bootstrapSamples) || bootstrapSamples < 1) throw new InputError(`--bootstrap must be a whole number ≥ 1, got ${bootstrapSamples}`);
   const result = compareSamples(baseline.samples, candidate.samples, {
     maxDrop,
     alpha,
     gateRefusal: options.gateRefusal ?? false,
     seed: options.seed ?? baseline.summary.manifest.seeds?.bootstrap ?? DEFAULT_COMPARE_OPTIONS.seed,
     bootstrapSamples,
+    adjust: adjust as PAdjust,
   });
   if (result.pairedSamples === 0) {
     throw new InputError(

@@ -13,6 +13,8 @@ export interface RunCommandOptions {
   quiet: boolean;
   resume: boolean;
   cache: boolean;
+  /** Re-generate N finished samples per model without the cache and compare (0 or absent: no check). */
+  checkDeterminism?: number;
 }
 
 function defaultOutDir(suiteName: string): string {
@@ -23,6 +25,6 @@ function defaultOutDir(suiteName: string): string {
 export async function runRunCommand(options: RunCommandOptions, out: Writable): Promise<void> {
   const suite = await loadSuite(options.suite);
   const outDir = path.resolve(options.out ?? defaultOutDir(suite.name));
-  const { summary } = await runSuite({ suite, outDir, limit: options.limit, quiet: options.quiet, resume: options.resume, cache: options.cache });
+  const { summary } = await runSuite({ suite, outDir, limit: options.limit, quiet: options.quiet, resume: options.resume, cache: options.cache, checkDeterminism: options.checkDeterminism });
   printHeadline(summary, outDir, out);
 }

@@ -3,16 +3,27 @@
 // p-value for the yes/no metrics).
 //
 // What gates (a "regression"):
-// - accuracy: a drop of more than `maxDrop` points that is significant (McNemar p < alpha);
+// - accuracy: a drop of more than `maxDrop` points that is significant (McNemar p, adjusted across
+//   the gating family below, < alpha);
 // - over-refusal (refusals among items whose shown documents hold the answer), only with
-//   `gateRefusal`: a RISE of more than `maxDrop` points, significant. Overall refusal rate is never
-//   gating: more refusals where the documents lack the answer is the behaviour NO-RES asks for, so
-//   its direction alone does not say better or worse.
+//   `gateRefusal`: a RISE of more than `maxDrop` points, significant likewise. Overall refusal rate
+//   is never gating: more refusals where the documents lack the answer is the behaviour NO-RES asks
+//   for, so its direction alone does not say better or worse.
 // Exact match, F1 and the overall refusal rate are reported, never gating.
+//
+// Multiple comparisons: one run pair tests every shared cell × gating metric at one alpha, so with
+// many cells some null cell often crosses p < alpha by chance alone. The McNemar p-values of
+// the whole gating family (every cell × gating metric with n > 0) are adjusted together
+// (`options.adjust`: Holm by default, which bounds the chance of any false alarm at alpha; BH
+// bounds the expected share of false alarms instead; `none` is the unadjusted gate) BEFORE the
+// regression decision, which then needs the ADJUSTED p < alpha plus the drop threshold.
+// Non-gating metrics keep their raw p, reported as description, and `pAdjusted: null`: they decide
+// nothing, and adjusting them in a family of their own would only add a number no gate reads.
 // Which metrics are compared, in which order, and how they gate: the `compare` of each METRICS entry.
 import { cellKey, cellOf } from '../aggregate/cells.js';
 import { METRIC_DEFS, SUBSETS, type MetricDef, type METRICS, type MetricName, type Subset } from '../scoring/metrics.js';
 import { pairedBootstrapInterval } from '../stats/bootstrap.js';
+import { adjustPValues, type PAdjust } from '../stats/adjust.js';
 import { mcnemarExactP } from '../stats/mcnemar.js';
 import type { Cell, Interval, SampleRecord } from '../types.js';
 
@@ -45,9 +56,18 @@ export interface CompareOptions {
   gateRefusal: boolean;
   seed: number;
   bootstrapSamples: number;
+  /** Multiple-comparison adjustment of the gating McNemar p-values across the run pair (default holm). */
+  adjust: PAdjust;
 }
 
-export const DEFAULT_COMPARE_OPTIONS: CompareOptions = { maxDrop: 2, alpha: 0.05, gateRefusal: false, seed: 1, bootstrapSamples: 2000 };
+export const DEFAULT_COMPARE_OPTIONS: CompareOptions = { maxDrop: 2, alpha: 0.05, gateRefusal: false, seed: 1, bootstrapSamples: 2000, adjust: 'holm' };
+
+/** Bounds of `--bootstrap` (whole numbers): fewer resamples make a noisy interval, more only burn time. */
+export const BOOTSTRAP_SAMPLES_MIN = 100;
+export const BOOTSTRAP_SAMPLES_MAX = 100_000;
+
+/** How a method is named in outputs. */
+export const P_ADJUST_LABELS: Record<PAdjust, string> = { holm: 'Holm', bh: 'Benjamini–Hochberg', none: 'none' };
 
 /** Discordance table of a yes/no metric: baseline × candidate. */
 export interface BinaryTable {
@@ -66,11 +86,20 @@ export interface MetricComparison {
   /** candidate − baseline, a fraction. */
   diff: number;
   ci95: Interval;
-  /** Exact McNemar p-value (null for F1, which is not yes/no). */
+  /** Exact McNemar p-value, unadjusted (null for F1, which is not yes/no). */
   p: number | null;
+  /**
+   * `p` adjusted by `options.adjust` across the run pair's gating family (equal to `p` with
+   * `none`); null where p is null, for non-gating metrics (their raw p is descriptive), and for a
+   * gating metric with n = 0 (nothing tested, so not in the family).
+   */
+  pAdjusted: number | null;
   table?: BinaryTable;
   higherIsBetter: boolean;
   gating: boolean;
+  /** Moved the wrong way by more than `maxDrop` points (the threshold half of the gate). */
+  beyondMaxDrop: boolean;
+  /** Gating, beyond `maxDrop`, and `pAdjusted` < alpha. */
   regression: boolean;
 }
 
@@ -93,6 +122,8 @@ export interface ComparisonResult {
   onlyCandidateCells: Cell[];
   /** Paired, scored (item, cell) samples over all shared cells. */
   pairedSamples: number;
+  /** The multiple-comparison family: the method and how many (cell × gating metric) p-values it spans. */
+  adjustment: { method: PAdjust; comparisons: number };
   regressions: { cell: Cell; metric: MetricComparison }[];
 }
 
@@ -136,7 +167,7 @@ function binaryMetric(
   const diff = candidate - baseline;
   const p = mcnemarExactP(table.baselineOnly, table.candidateOnly);
   const worse = higherIsBetter ? -diff : diff;
-  const regression = gating && n > 0 && worse * 100 > options.maxDrop + EPSILON && p < options.alpha;
+  // `pAdjusted` and `regression` are settled by `adjustFamily` once every cell's p is known.
   return {
     metric,
     n,
@@ -145,10 +176,12 @@ function binaryMetric(
     diff,
     ci95: pairedBootstrapInterval(x, y, { seed: options.seed, samples: options.bootstrapSamples }),
     p,
+    pAdjusted: null,
     table,
     higherIsBetter,
     gating,
-    regression,
+    beyondMaxDrop: n > 0 && worse * 100 > options.maxDrop + EPSILON,
+    regression: false,
   };
 }
 
@@ -173,13 +206,38 @@ function meanMetric(
     diff: candidate - baseline,
     ci95: pairedBootstrapInterval(x, y, { seed: options.seed, samples: options.bootstrapSamples }),
     p: null,
+    pAdjusted: null,
     higherIsBetter,
     gating: false,
+    beyondMaxDrop: false,
     regression: false,
   };
 }
 
-/** Compares one shared cell over the items scored in both runs (sorted by id, so file order does not matter). */
+/** The gating family: every gating comparison that tested something (n > 0), in cell then metric order. */
+function gatingFamily(cells: readonly CellComparison[]): MetricComparison[] {
+  return cells.flatMap((c) => c.metrics.filter((m) => m.gating && m.n > 0 && m.p !== null));
+}
+
+/**
+ * Adjusts the family's p-values together (`options.adjust`) and decides each regression on the
+ * adjusted p. Returns the family size.
+ */
+function adjustFamily(cells: readonly CellComparison[], options: CompareOptions): number {
+  const family = gatingFamily(cells);
+  const adjusted = adjustPValues(family.map((m) => m.p!), options.adjust);
+  family.forEach((m, i) => {
+    m.pAdjusted = adjusted[i]!;
+    m.regression = m.beyondMaxDrop && m.pAdjusted < options.alpha;
+  });
+  return family.length;
+}
+
+/**
+ * Compares one shared cell over the items scored in both runs (sorted by id, so file order does
+ * not matter). Its p-values are adjusted over this cell alone; `compareSamples` adjusts over the
+ * whole run pair.
+ */
 export function compareCell(
   cell: Cell,
   baseline: ReadonlyMap<string, SampleRecord>,
@@ -204,7 +262,9 @@ export function compareCell(
     const gating = gate === 'always' || (gate === 'gateRefusal' && options.gateRefusal);
     return binaryMetric(id, on, (s) => def.value(s.scores), def.higherIsBetter, gating, options);
   });
-  return { cell: cellOf(cell), n: pairs.length, onlyBaseline, onlyCandidate, excluded, metrics };
+  const result: CellComparison = { cell: cellOf(cell), n: pairs.length, onlyBaseline, onlyCandidate, excluded, metrics };
+  adjustFamily([result], options);
+  return result;
 }
 
 export function compareSamples(
@@ -226,6 +286,8 @@ export function compareSamples(
   for (const [key, group] of candidate) {
     if (!baseline.has(key)) onlyCandidateCells.push(cellOf(group.values().next().value as SampleRecord));
   }
+  // Over the whole run pair, replacing each cell's own adjustment.
+  const comparisons = adjustFamily(cells, options);
   const regressions = cells.flatMap((c) => c.metrics.filter((m) => m.regression).map((metric) => ({ cell: c.cell, metric })));
   return {
     options,
@@ -233,6 +295,7 @@ export function compareSamples(
     onlyBaselineCells,
     onlyCandidateCells,
     pairedSamples: cells.reduce((sum, c) => sum + c.n, 0),
+    adjustment: { method: options.adjust, comparisons },
     regressions,
   };
 }

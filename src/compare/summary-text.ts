@@ -2,8 +2,8 @@
 // and the plain text printed to stdout.
 import { pct, pctInterval, pValue, signedPct } from '../report/format.js';
 import type { Cell } from '../types.js';
-import { cellLabel, COMPARED_METRICS, METRIC_LABELS, type CellComparison, type ComparisonResult, type MetricComparison } from './compare.js';
-import { describeMetric } from './junit.js';
+import { cellLabel, COMPARED_METRICS, METRIC_LABELS, P_ADJUST_LABELS, type CellComparison, type ComparisonResult, type MetricComparison } from './compare.js';
+import { adjustmentDescription, describeMetric } from './junit.js';
 
 export interface CompareContext {
   suite: string;
@@ -20,16 +20,23 @@ function md(text: string): string {
 
 function gateDescription(result: ComparisonResult): string {
   const { maxDrop, alpha, gateRefusal } = result.options;
+  const adjusted = result.adjustment.method === 'none' ? 'p' : 'adjusted p';
   const refusal = gateRefusal
-    ? ` Over-refusal (refusals where the documents hold the answer) gates too: a rise of more than ${maxDrop} points with p < ${alpha}.`
+    ? ` Over-refusal (refusals where the documents hold the answer) gates too: a rise of more than ${maxDrop} points with ${adjusted} < ${alpha}.`
     : ' Refusal rates, exact match and F1 are reported but do not gate (add `--gate-refusal` to gate on over-refusal).';
-  return `A regression is an accuracy drop of more than ${maxDrop} points (candidate − baseline) that is significant by the exact McNemar test at p < ${alpha}.${refusal}`;
+  const method = result.adjustment.method;
+  const family =
+    method === 'none'
+      ? ' McNemar p-values are not adjusted for multiple comparisons (`--adjust none`).'
+      : ` The McNemar p-values of all gated comparisons (every shared cell × gating metric) are adjusted together by ${P_ADJUST_LABELS[method]} (\`--adjust ${method}\`) before the test; non-gating metrics show their raw p.`;
+  return `A regression is an accuracy drop of more than ${maxDrop} points (candidate − baseline) that is significant by the exact McNemar test at ${adjusted} < ${alpha}.${refusal}${family}`;
 }
 
-function metricCell(m: MetricComparison | undefined): string {
+function metricCell(m: MetricComparison | undefined, result: ComparisonResult): string {
   if (!m) return '–';
   if (m.n === 0) return 'n=0';
-  const p = m.p === null ? '' : ` p=${pValue(m.p)}`;
+  const adjusted = m.pAdjusted !== null && result.adjustment.method !== 'none' ? ` p_adj=${pValue(m.pAdjusted)}` : '';
+  const p = m.p === null ? '' : ` p=${pValue(m.p)}${adjusted}`;
   const text = `${signedPct(m.diff)} ${pctInterval(m.ci95)}${p}`;
   return m.regression ? `**${text}** ❌` : text;
 }
@@ -48,14 +55,21 @@ export function renderCompareMarkdown(result: ComparisonResult, ctx: CompareCont
   const n = result.regressions.length;
   const parts: string[] = [];
   parts.push(n === 0 ? `## ragtax compare: ✅ no regressions (${md(ctx.suite)})` : `## ragtax compare: ❌ ${n} regression${n === 1 ? '' : 's'} (${md(ctx.suite)})`, '');
-  parts.push(`Baseline \`${md(ctx.baselineDir)}\` → candidate \`${md(ctx.candidateDir)}\`: ${result.cells.length} shared cells, ${result.pairedSamples} paired samples.`, '');
+  parts.push(
+    `Baseline \`${md(ctx.baselineDir)}\` → candidate \`${md(ctx.candidateDir)}\`: ${result.cells.length} shared cells, ${result.pairedSamples} paired samples; ${md(adjustmentDescription(result))}.`,
+    '',
+  );
   parts.push(gateDescription(result) + ' Differences are candidate − baseline in percentage points with a seeded paired-bootstrap 95% interval.', '');
   for (const note of ctx.notes) parts.push(`> **Note:** ${md(note)}`, '');
   if (n > 0) {
     parts.push('### Regressions', '');
-    parts.push('| cell | metric | baseline | candidate | Δ [95% CI] | p | n |', '|---|---|---|---|---|---|---|');
+    const method = result.adjustment.method;
+    const pAdj = method === 'none' ? 'p_adj (none)' : `p_adj (${P_ADJUST_LABELS[method]}, ${result.adjustment.comparisons})`;
+    parts.push(`| cell | metric | baseline | candidate | Δ [95% CI] | p | ${pAdj} | n |`, '|---|---|---|---|---|---|---|---|');
     for (const { cell, metric: m } of result.regressions) {
-      parts.push(`| ${md(cellLabel(cell))} | ${METRIC_LABELS[m.metric]} | ${pct(m.baseline)} | ${pct(m.candidate)} | ${signedPct(m.diff)} ${pctInterval(m.ci95)} | ${pValue(m.p ?? 1)} | ${m.n} |`);
+      parts.push(
+        `| ${md(cellLabel(cell))} | ${METRIC_LABELS[m.metric]} | ${pct(m.baseline)} | ${pct(m.candidate)} | ${signedPct(m.diff)} ${pctInterval(m.ci95)} | ${pValue(m.p ?? 1)} | ${pValue(m.pAdjusted ?? 1)} | ${m.n} |`,
+      );
     }
     parts.push('');
   }
@@ -63,7 +77,7 @@ export function renderCompareMarkdown(result: ComparisonResult, ctx: CompareCont
     const get = (metric: string) => c.metrics.find((m) => m.metric === metric);
     const acc = get('accuracy');
     const accuracy = acc && acc.n > 0 ? `${pct(acc.baseline)} → ${pct(acc.candidate)}` : '–';
-    return `| ${md(cellLabel(c.cell))} | ${c.n} | ${accuracy} | ${COMPARED_METRICS.map((m) => metricCell(get(m.id))).join(' | ')} |`;
+    return `| ${md(cellLabel(c.cell))} | ${c.n} | ${accuracy} | ${COMPARED_METRICS.map((m) => metricCell(get(m.id), result)).join(' | ')} |`;
   });
   const header = ['cell', 'n', 'accuracy', ...COMPARED_METRICS.map((m) => `${m.def.short} Δ`)];
   const table = [`| ${header.join(' | ')} |`, `|${'---|'.repeat(header.length)}`, ...rows].join('\n');
@@ -88,7 +102,7 @@ export function renderCompareText(result: ComparisonResult, ctx: CompareContext)
   lines.push(`ragtax compare: ${ctx.suite}`);
   lines.push(`  baseline:  ${ctx.baselineDir}`);
   lines.push(`  candidate: ${ctx.candidateDir}`);
-  lines.push(`  ${result.cells.length} shared cells, ${result.pairedSamples} paired samples`);
+  lines.push(`  ${result.cells.length} shared cells, ${result.pairedSamples} paired samples; ${adjustmentDescription(result)}`);
   const onlyItems = (side: 'onlyBaseline' | 'onlyCandidate') => result.cells.reduce((s, c) => s + c[side].length, 0);
   const excluded = result.cells.reduce((s, c) => s + c.excluded.length, 0);
   if (result.onlyBaselineCells.length + result.onlyCandidateCells.length + onlyItems('onlyBaseline') + onlyItems('onlyCandidate') + excluded > 0) {
@@ -106,7 +120,7 @@ export function renderCompareText(result: ComparisonResult, ctx: CompareContext)
     lines.push('no regressions');
   } else {
     lines.push(`REGRESSIONS: ${n}`);
-    for (const { cell, metric } of result.regressions) lines.push(`  ✗ ${cellLabel(cell)}: ${describeMetric(metric)}`);
+    for (const { cell, metric } of result.regressions) lines.push(`  ✗ ${cellLabel(cell)}: ${describeMetric(metric, result.adjustment.method)}`);
   }
   // The largest accuracy changes either way, so a reader sees what moved even without a regression.
   const moves = result.cells
@@ -116,7 +130,7 @@ export function renderCompareText(result: ComparisonResult, ctx: CompareContext)
     .slice(0, 5);
   if (moves.length > 0) {
     lines.push('', 'largest other accuracy changes:');
-    for (const { c, m } of moves) lines.push(`  ${cellLabel(c.cell)}: ${describeMetric(m)}`);
+    for (const { c, m } of moves) lines.push(`  ${cellLabel(c.cell)}: ${describeMetric(m, result.adjustment.method)}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -28,9 +28,34 @@ function pairRows(pairs: PairRecord[]): string[][] {
     pct(p.instructAccuracy),
     `**${signedPct(p.tax)}** ${pctInterval(p.taxCi95)}`,
     pValue(p.mcnemarP),
+    p.mcnemarPAdjusted !== undefined ? pValue(p.mcnemarPAdjusted) : '–',
+    p.minimumDetectableTax === undefined || p.minimumDetectableTax === null ? '–' : pct(p.minimumDetectableTax),
     `${p.table.bothCorrect}/${p.table.baseOnly}/${p.table.instructOnly}/${p.table.neither}`,
     signedPct(p.refusalDelta),
   ]);
+}
+
+const ADJUST_NAMES: Record<string, string> = { holm: 'Holm', bh: 'Benjamini–Hochberg', none: 'none' };
+
+/** What the statistics of the tax table mean for this run: adjustment, power, clustering. */
+function statisticsNote(summary: RunSummary): string {
+  const s = summary.statistics;
+  if (!s) return '';
+  const adjusted =
+    s.pAdjust === 'none'
+      ? 'p adj.: not adjusted (`metrics.p_adjust: none`).'
+      : `p adj.: p adjusted by ${ADJUST_NAMES[s.pAdjust]} over the run's ${s.comparisons} paired comparisons (alpha ${s.alpha}).`;
+  const power = `MDE: the smallest tax detectable at 80% power and alpha ${s.alpha}, from each comparison's own discordance rate.`;
+  const clustered = summary.pairs.filter((p) => p.designEffect !== undefined);
+  let clustering = '';
+  if (s.clusterBy !== undefined && clustered.length > 0) {
+    const effects = clustered.map((p) => p.designEffect!).sort((a, b) => a - b);
+    const median = effects[Math.floor(effects.length / 2)]!;
+    clustering =
+      ` Items are clustered by \`${s.clusterBy}\` (${clustered[0]!.clusters} clusters): intervals resample whole clusters; design effect ` +
+      `(clustered ÷ naive interval width) ${median.toFixed(2)} median, ${effects[0]!.toFixed(2)}–${effects.at(-1)!.toFixed(2)}.`;
+  }
+  return ` ${adjusted} ${power}${clustering}`;
 }
 
 /**
@@ -58,7 +83,7 @@ function cellRows(cells: CellAggregate[], columns: ReturnType<typeof columnsFor>
     c.context === 'retrieved' ? String(c.k) : `${c.context} ${c.k}`,
     String(c.shots),
     cotColumn(c),
-    String(c.n),
+    c.smallSample ? `${c.n}*` : String(c.n),
     ...columns.map((m) => (m.markdown === 'column+ci' ? `${pct(c[m.name])} ${pctInterval(c.ci95[m.name])}` : pct(c[m.name]))),
   ]);
 }
@@ -95,11 +120,12 @@ export function renderMarkdown(summary: RunSummary): string {
     parts.push('## Alignment tax (base − instruct accuracy)', '');
     parts.push(
       'Paired by item. Interval: seeded paired bootstrap, 95%. p: exact McNemar. Table: both right / base only / instruct only / neither. ' +
-        'Refusal Δ: instruct − base refusal rate.',
+        'Refusal Δ: instruct − base refusal rate.' +
+        statisticsNote(summary),
       '',
     );
     parts.push(
-      table(['pair', 'instruct format', 'instruction', 'k', 'shots', 'CoT', 'n', 'base acc', 'instruct acc', 'tax [95% CI]', 'p', '2×2', 'refusal Δ'], pairRows(summary.pairs)),
+      table(['pair', 'instruct format', 'instruction', 'k', 'shots', 'CoT', 'n', 'base acc', 'instruct acc', 'tax [95% CI]', 'p', 'p adj.', 'MDE', '2×2', 'refusal Δ'], pairRows(summary.pairs)),
       '',
     );
   }
@@ -123,6 +149,9 @@ export function renderMarkdown(summary: RunSummary): string {
     ),
     '',
   );
+  if (summary.cells.some((c) => c.smallSample)) {
+    parts.push('\\* fewer than 30 items: the cell\'s intervals are exact (Clopper–Pearson), and wide.', '');
+  }
   const cutOff = summary.cells.filter((c) => (c.reasoningUnclosed ?? 0) > 0);
   if (cutOff.length > 0) {
     const worst = new Map<string, number>();
@@ -146,6 +175,16 @@ export function renderMarkdown(summary: RunSummary): string {
       : overflow.map(([m, n]) => `- ${m}: ${n} prompt(s) over the context length; those items are excluded for every model at the same grid point.`).join('\n'),
     '',
   );
+  if (summary.determinism) {
+    // `--check-determinism`: finished samples generated again by the model, without the cache.
+    const d = Object.entries(summary.determinism);
+    const quote = (text: string) => JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}…` : text);
+    parts.push('## Determinism', '', 'Finished samples generated again, greedy, without the generation cache (`--check-determinism`):', '');
+    parts.push(table(['model', 'checked', 'text changed', 'rate', 'correctness changed'], d.map(([m, x]) => [m, String(x.checked), String(x.flippedText), pct(x.rate), String(x.flippedCorrect)])), '');
+    const flips = d.flatMap(([, x]) => x.flips.map((f) => `- ${f.cell} · item \`${f.itemId}\`: ${quote(f.before)} → ${quote(f.after)}${f.correctChanged ? ' (correctness changed)' : ''}`));
+    const unlisted = d.reduce((sum, [, x]) => sum + x.flippedText - x.flips.length, 0);
+    if (flips.length > 0) parts.push(...flips, ...(unlisted > 0 ? [`- … and ${unlisted} more (at most 20 listed per model)`] : []), '');
+  }
   parts.push('## Timing', '');
   parts.push(
     table(

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { summarize } from '../aggregate/summarize.js';
+import { withClusters } from '../data/clusters.js';
 import { loadDataset, sampleItems } from '../data/load.js';
 import { InputError, messageOf } from '../errors.js';
 import { CachingGenerator, modelCacheKey } from '../cache/caching-generator.js';
@@ -30,6 +31,7 @@ import { SamplesFile } from '../rundir/samples-file.js';
 import { RUN_FILE, SAMPLES_FILE, SUMMARY_FILE, type Manifest, type ModelTiming, type RetrievalSummary, type RunFile, type RunIdentity, type RunSummary } from '../rundir/types.js';
 import { sha256Json } from '../util/hash.js';
 import { createProgress, type Progress } from './progress.js';
+import { checkDeterminism, type DeterminismTarget } from './determinism.js';
 import { writeReports } from '../report/write.js';
 
 export interface RunOptions {
@@ -43,6 +45,8 @@ export interface RunOptions {
   cache?: boolean;
   /** Generation cache file (default <cacheRoot()>/generations.sqlite). */
   cachePath?: string;
+  /** Re-generate this many finished samples per model without the cache and compare (determinism.ts); 0 or absent: none. */
+  checkDeterminism?: number;
 }
 
 /** Contexts for every (mode, k) the grid needs, keyed by `mode|k`, then by item id. */
@@ -96,7 +100,9 @@ export async function prepareData(suite: Suite, limit: number | undefined): Prom
   const dataset = await loadDataset(suite.dataset);
   const sampled = d.sample !== undefined ? sampleItems(dataset.items, d.sample, suite.seed) : dataset.items;
   const max = limit ?? d.limit;
-  const items = max !== undefined ? sampled.slice(0, max) : sampled;
+  const limited = max !== undefined ? sampled.slice(0, max) : sampled;
+  const clusterBy = suite.config.metrics.cluster_by;
+  const items = clusterBy !== undefined ? withClusters(limited, clusterBy, suite.dataset.path) : limited;
   if (items.length === 0) throw new InputError(`${suite.dataset.path}: the dataset has no items to evaluate`);
   return { ...dataset, items };
 }
@@ -230,6 +236,7 @@ function sampleRecord(
     shots: point.shots,
     cot: point.cot,
     ...(point.variant !== undefined ? { variant: point.variant } : {}),
+    ...(item.cluster !== undefined ? { cluster: item.cluster } : {}),
     question: item.question,
     answers: item.answers,
     docIds: (context?.docs ?? []).map((d) => d.id),
@@ -380,6 +387,40 @@ async function runModel(
       loadSeconds: loadMs / 1000,
     },
   };
+}
+
+/**
+ * `--check-determinism`: each model opened again (its weights loaded even when every sample came
+ * from the cache), its prompts planned again, and a recorded sample replayed with the request it
+ * was made from (none when the prompt no longer matches the record).
+ */
+function determinismTargets(prepared: Prepared, fingerprints: ReadonlyMap<string, LoadedModel['fingerprint'] | null>): DeterminismTarget[] {
+  return prepared.suite.models.map((model) => ({
+    name: model.name,
+    batchSize: model.batchSize,
+    async open() {
+      const fingerprint = fingerprints.get(model.name) ?? null;
+      const loaded = fingerprint ? await openModel(model.spec, { fingerprint }) : await openModel(model.spec);
+      const byKey = new Map<string, { format: 'raw' | 'chat'; planned: PlannedSample }>();
+      try {
+        for (const [key, samples] of planModel(prepared, model, loaded)) {
+          const format = key.split('|', 1)[0] as 'raw' | 'chat';
+          for (const p of samples) byKey.set(sampleKey({ itemId: p.item.id, model: model.name, format, ...coordinatesOf(p.point) }), { format, planned: p });
+        }
+      } catch (error) {
+        await loaded.dispose();
+        throw error;
+      }
+      return {
+        model: loaded,
+        replayOf(record: SampleRecord) {
+          const found = byKey.get(sampleKey(record));
+          if (!found || found.planned.request.prompt !== record.prompt) return undefined;
+          return { request: found.planned.request, correct: (result: GenerationResult) => sampleRecord(model, found.format, found.planned, result).scores.correct };
+        },
+      };
+    },
+  }));
 }
 
 /** Every context and exemplar document the run shows, and the retrieval summary; the retriever is freed after. */
@@ -573,13 +614,15 @@ async function runPrepared(
   for (const [name, n] of Object.entries(contextOverflow)) {
     if (n > 0) progress.log(`note: ${n} prompt(s) exceeded the context length of model \`${name}\`; their items are excluded from every model at those grid points`);
   }
-  const { cells, pairs } = summarize(suite, records);
+  const determinism = await checkDeterminism(determinismTargets(prepared, fingerprints), records, { n: options.checkDeterminism ?? 0, seed: suite.seed, log: (m) => progress.log(m) });
+  const { cells, pairs, statistics } = summarize(suite, records);
   // The manifest of a resumed run is the one written at its start, plus the list of resumptions.
   const finalManifest: Manifest = stored ? { ...runFile.manifest, models: { ...runFile.manifest.models, ...manifest.models } } : { ...runFile.manifest, models: manifest.models };
   if (runFile.resumed.length > 0) finalManifest.resumed = runFile.resumed;
   finalManifest.finishedAt = new Date().toISOString();
   const timing = { models: modelTiming, totalSeconds: (performance.now() - started) / 1000 };
-  const summary: RunSummary = { suite: suite.name, items: dataset.items.length, cells, pairs, retrieval, contextOverflow, timing, manifest: finalManifest };
+  const summary: RunSummary = { suite: suite.name, items: dataset.items.length, cells, pairs, statistics, retrieval, contextOverflow, timing, manifest: finalManifest };
+  if (determinism) summary.determinism = determinism;
   await writeReports(outDir, summary);
   return { summary, outDir };
 }

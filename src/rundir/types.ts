@@ -2,6 +2,8 @@
 // Data flows one way into them; every module that reads or writes a run folder takes its types here.
 import type { RecallAtK } from '../retrieval/recall.js';
 import type { RetrievalMetrics } from '../retrieval/metrics.js';
+import type { ModelDeterminism } from '../run/determinism.js';
+import type { PAdjust } from '../stats/adjust.js';
 import type { CellAggregate, ModelFingerprint, PairRecord } from '../types.js';
 
 /** Files of a run folder. */
@@ -94,15 +96,30 @@ export interface ModelTiming {
   loadSeconds: number;
 }
 
+/** How a run's statistics were made (summary.json `statistics`). */
+export interface RunStatistics {
+  /** Significance level of the paired tests and the power figures. */
+  alpha: number;
+  /** How `mcnemarPAdjusted` adjusts the pair p-values across the run's `comparisons`. */
+  pAdjust: PAdjust;
+  comparisons: number;
+  /** `metrics.cluster_by`, when intervals resample clusters. */
+  clusterBy?: string;
+}
+
 export interface RunSummary {
   suite: string;
   items: number;
   cells: CellAggregate[];
   pairs: PairRecord[];
+  /** Absent in runs made before ragtax reported it. */
+  statistics?: RunStatistics;
   retrieval: RetrievalSummary;
   /** Prompts over a model's context length, per model (their items are excluded from every cell of that grid point). */
   contextOverflow: Record<string, number>;
   timing: { models: Record<string, ModelTiming>; totalSeconds: number };
   manifest: Manifest;
+  /** Per model, with `--check-determinism N` (N > 0) only: re-generated samples whose text or correctness changed. */
+  determinism?: Record<string, ModelDeterminism>;
 }
 

@@ -163,7 +163,7 @@ export interface MeanMetric extends MetricCommon {
 export type MetricDef = RateMetric | MeanMetric;
 
 /** CellAggregate's metric fields: everything but the cell coordinates, the counts and `ci95`. */
-export type MetricName = Exclude<keyof CellAggregate, keyof Cell | 'n' | 'nAnswerInContext' | 'nAnswerAbsent' | 'ci95' | 'excludedContextOverflow'>;
+export type MetricName = Exclude<keyof CellAggregate, keyof Cell | 'n' | 'nAnswerInContext' | 'nAnswerAbsent' | 'ci95' | 'excludedContextOverflow' | 'smallSample' | 'clusters'>;
 
 /**
  * Every cell-level metric, keyed by its field in CellAggregate / summary.json. The ORDER is the

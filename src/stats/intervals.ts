@@ -2,6 +2,7 @@
 // null so that every `ci95` entry has the same type; `n` next to it tells the reader why.
 
 import type { Interval } from '../types.js';
+import { betaQuantile } from './distributions.js';
 
 /** Two-sided 95% standard-normal quantile. */
 export const Z_95 = 1.959963984540054;
@@ -40,4 +41,20 @@ export function meanInterval(values: readonly number[], z: number = Z_95): Inter
   for (const value of values) squares += (value - mean) ** 2;
   const standardError = Math.sqrt(squares / (n - 1) / n);
   return [clampUnit(mean - z * standardError), clampUnit(mean + z * standardError)];
+}
+
+/** Below this many items a rate's interval is exact (Clopper–Pearson) instead of Wilson. */
+export const SMALL_SAMPLE = 30;
+
+/** Exact (Clopper–Pearson) interval for k successes in n trials: conservative, for small n. */
+export function clopperPearsonInterval(k: number, n: number, level = 0.95): Interval {
+  if (!(n > 0)) return [0, 1];
+  if (k < 0 || k > n) throw new RangeError(`clopperPearsonInterval: k=${k} is outside [0, n=${n}]`);
+  const tail = (1 - level) / 2;
+  return [k === 0 ? 0 : betaQuantile(tail, k, n - k + 1), k === n ? 1 : betaQuantile(1 - tail, k + 1, n - k)];
+}
+
+/** The interval ragtax reports for a rate: exact below SMALL_SAMPLE items, Wilson from there. */
+export function rateInterval(k: number, n: number): Interval {
+  return n < SMALL_SAMPLE ? clopperPearsonInterval(k, n) : wilsonInterval(k, n);
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { closest } from 'fastest-levenshtein';
 import { LineCounter, parseDocument, isMap, type Document } from 'yaml';
 import type { ZodIssue } from 'zod';
+import { clusterRule } from '../data/clusters.js';
 import { FORMAT_NAMES, FORMATS, type DatasetFormat } from '../data/formats/formats.js';
 import type { DatasetSpec } from '../data/load.js';
 import { at, InputError, messageOf } from '../errors.js';
@@ -245,6 +246,13 @@ export async function loadSuite(file: string): Promise<Suite> {
   });
 
   const points = expandGrid(config, instructions, fail);
+  if (config.metrics.cluster_by !== undefined) {
+    try {
+      clusterRule(config.metrics.cluster_by);
+    } catch (error) {
+      fail(['metrics', 'cluster_by'], messageOf(error));
+    }
+  }
   const format = FORMATS[config.dataset.format];
   const { retriever } = config.retrieval;
   if (RETRIEVERS[retriever].needsEmbedder && config.retrieval.dense === undefined) {

@@ -137,6 +137,16 @@ export const suiteSchema = z
         scoring_rule: z.enum(['first-line', 'whole']).default('first-line'),
         refusal_markers: z.array(z.string().min(1)).nonempty().default(['NO-RES']),
         bootstrap_samples: z.number().int().min(100).max(100000).default(2000),
+        /** Significance level of the paired tests (and of the power figures). Default 0.05. */
+        alpha: z.number().gt(0).lt(1).optional(),
+        /** Adjustment of the pair p-values across the suite's comparisons. Default holm. */
+        p_adjust: z.enum(['holm', 'bh', 'none']).optional(),
+        /**
+         * Items that are not independent: `cluster` (the loader's cluster field: SQuAD's article,
+         * a ragtax item's `cluster`) or `id:<regex>` (the regex's first group of the item id, e.g.
+         * `id:^(\\w+)-` for the organism's entity). Intervals then resample whole clusters.
+         */
+        cluster_by: z.string().regex(/^(cluster|id:.+)$/, '`cluster` or `id:<regex with one group>`').optional(),
       })
       .strict()
       .default({}),

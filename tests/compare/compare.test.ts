@@ -11,7 +11,7 @@ import { RagtaxError } from '../../src/errors.js';
 import { xmlEscape } from '../../src/compare/junit.js';
 import { pairedBootstrapInterval } from '../../src/stats/bootstrap.js';
 import type { SampleRecord } from '../../src/types.js';
-import { amplify, copyRun, ragtax, readSamples, tinyRun } from './helpers.js';
+import { amplify, cellTables, copyRun, ragtax, readSamples, sample, tinyRun } from './helpers.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'ragtax-compare-'));
 const run = tinyRun(tmp);
@@ -44,8 +44,12 @@ describe('ragtax compare (CLI)', () => {
     const r = ragtax(tmp, 'compare', run, run, '--junit', junit, '--md', md);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /no regressions/);
+    // Holm by default, over the accuracy (the one gating metric without --gate-refusal) of every
+    // shared cell with paired samples: 18 of the 33 (the other cells' items all overflow the context).
+    assert.match(r.stdout, /33 shared cells, \d+ paired samples; p adjusted by Holm over 18 gated comparisons/);
     const xml = readFileSync(junit, 'utf8');
     assert.match(xml, /failures="0"/);
+    assert.match(xml, /<property name="p-adjust" value="holm"\/>\n\s*<property name="gated-comparisons" value="18"\/>/);
     // one test case per shared cell × metric: 33 cells × 5 metrics
     assert.equal((xml.match(/<testcase /g) ?? []).length, 33 * 5);
     assert.match(readFileSync(md, 'utf8'), /✅ no regressions/);
@@ -77,6 +81,23 @@ describe('ragtax compare (CLI)', () => {
     const text = readFileSync(md, 'utf8');
     assert.match(text, /❌ 1 regression/);
     assert.match(text, /\| instruct chat · nores · k=2 · shots=0 \| accuracy \| 100\.0 \| 25\.0 \|/);
+    // Both p-values, raw and adjusted, and the family, in stdout, JUnit and Markdown.
+    assert.match(r.stdout, /p adjusted by Holm over 18 gated comparisons/);
+    assert.match(r.stdout, /✗ instruct chat · nores · k=2 · shots=0: accuracy: .*McNemar p=<0\.001, Holm p_adj=<0\.001, n=60\)/);
+    assert.match(failing[0]!, /<failure message="regression: accuracy dropped by 75\.0 points \(&gt; 2\) with adjusted p=&lt;0\.001 \(&lt; 0\.05; raw McNemar p=&lt;0\.001; p adjusted by Holm over 18 gated comparisons\)"/);
+    assert.match(failing[0]!, /McNemar p=&lt;0\.001, Holm p_adj=&lt;0\.001, n=60\)<\/failure>/);
+    assert.match(xml, /name="refusal rate \(reported, not gating\)" time="0">\n\s*<system-out>[^<]*McNemar p=&lt;0\.001, n=\d+\)</, 'non-gating metrics show their raw p only');
+    assert.match(text, /paired samples; p adjusted by Holm over 18 gated comparisons\./);
+    assert.match(text, /\| p \| p_adj \(Holm, 18\) \| n \|/);
+    assert.match(text, /\| -75\.0 \[[^\]]+\] \| <0\.001 \| <0\.001 \| 60 \|/);
+    assert.match(text, /\*\*-75\.0 \[[^\]]+\] p=<0\.001 p_adj=<0\.001\*\* ❌/);
+    // --adjust none: the raw p alone, and the header says so.
+    const none = await compare(baselineDir, candidateDir, { adjust: 'none', junit: path.join(tmp, 'regressed-none.xml'), md: path.join(tmp, 'regressed-none.md') });
+    assert.equal(none.code, 1);
+    assert.match(none.stdout, /p not adjusted for multiple comparisons \(--adjust none\) over 18 gated comparisons/);
+    assert.match(none.stdout, /McNemar p=<0\.001, n=60\)/);
+    assert.match(readFileSync(path.join(tmp, 'regressed-none.xml'), 'utf8'), /<property name="p-adjust" value="none"\/>/);
+    assert.match(readFileSync(path.join(tmp, 'regressed-none.md'), 'utf8'), /\| p \| p_adj \(none\) \| n \|/);
     // Refusals rose too, but they only gate with --gate-refusal (over-refusal: the documents hold the answer).
     const gated = await compare(baselineDir, candidateDir, { gateRefusal: true });
     assert.equal(gated.code, 1);
@@ -100,7 +121,11 @@ describe('ragtax compare (CLI)', () => {
     const r = await compare(baselineDir, dir);
     assert.equal(r.code, 0, r.stdout);
     assert.match(r.stdout, /largest other accuracy changes:\n {2}instruct chat · nores · k=2 · shots=0: accuracy: 100\.0 → 91\.7/);
-    assert.equal((await compare(baselineDir, dir, { alpha: 0.1 })).code, 1);
+    // Unadjusted (today's gate), p = 0.0625 < 0.1 gates; Holm over 18 gated comparisons does not.
+    assert.equal((await compare(baselineDir, dir, { alpha: 0.1, adjust: 'none' })).code, 1);
+    const holm = await compare(baselineDir, dir, { alpha: 0.1 });
+    assert.equal(holm.code, 0);
+    assert.match(holm.stdout, /accuracy: 100\.0 → 91\.7 \(-8\.3 points, 95% CI \[[^\]]+\], McNemar p=0\.063, Holm p_adj=1\.000, n=60\)/);
   });
 
   it('items and cells present in only one run are listed, not dropped', async () => {
@@ -156,34 +181,28 @@ describe('ragtax compare (CLI)', () => {
     r = await compare(run, run, { alpha: 2 });
     assert.equal(r.code, 2);
   });
-});
 
-/** A minimal sample of one cell. */
-function sample(itemId: string, correct: boolean, refusal = false, f1 = correct ? 1 : 0): SampleRecord {
-  return {
-    itemId, model: 'm', format: 'raw', instruction: 'nores', context: 'retrieved', k: 1, shots: 0, cot: false,
-    question: 'q', answers: ['a'], docIds: [], prompt: 'p', response: 'r', scoredText: 'r',
-    scores: { correct, exactMatch: correct, f1, refusal, answerInContext: true },
-    finishReason: 'eos', promptTokens: 1, completionTokens: 1, latencyMs: 0,
-  };
-}
+  it('--bootstrap out of 100..100000 or not whole, and an unknown --adjust, exit 2', async () => {
+    let r = ragtax(tmp, 'compare', run, run, '--bootstrap', '1e9');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--bootstrap must be a whole number of resamples from 100 to 100000, got 1000000000/);
+    r = ragtax(tmp, 'compare', run, run, '--adjust', 'foo');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--adjust must be one of holm, bh, none, got `foo`/);
+    for (const bootstrapSamples of [99, 100_001, 150.5, Number.NaN, 0, -5]) {
+      r = await compare(run, run, { bootstrapSamples });
+      assert.equal(r.code, 2, `--bootstrap ${bootstrapSamples}`);
+      assert.match(r.stderr, /--bootstrap must be a whole number/);
+    }
+    assert.equal((await compare(run, run, { bootstrapSamples: 100 })).code, 0);
+    assert.equal((await compare(run, run, { adjust: 'bh' })).code, 0);
+    assert.match((await compare(run, run, { adjust: 'bh' })).stdout, /p adjusted by Benjamini–Hochberg over 18 gated comparisons/);
+  });
+});
 
 /** b items right only in the baseline, c right only in the candidate, `both` right in both, `neither` in none. */
 function tables(b: number, c: number, both: number, neither: number): { base: SampleRecord[]; cand: SampleRecord[] } {
-  const base: SampleRecord[] = [];
-  const cand: SampleRecord[] = [];
-  let i = 0;
-  const add = (n: number, inBase: boolean, inCand: boolean) => {
-    for (let j = 0; j < n; j++, i++) {
-      base.push(sample(`i${String(i).padStart(3, '0')}`, inBase));
-      cand.push(sample(`i${String(i).padStart(3, '0')}`, inCand));
-    }
-  };
-  add(b, true, false);
-  add(c, false, true);
-  add(both, true, true);
-  add(neither, false, false);
-  return { base, cand };
+  return cellTables('m', b, c, both, neither);
 }
 
 describe('compare statistics (hand-computed)', () => {

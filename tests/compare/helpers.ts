@@ -47,3 +47,47 @@ export function copyRun(from: string, to: string, edit: { samples?: SampleRecord
 export function amplify(samples: readonly SampleRecord[], copies: number): SampleRecord[] {
   return samples.flatMap((s) => Array.from({ length: copies }, (_, i) => ({ ...s, itemId: `${s.itemId}#${i}`, scores: { ...s.scores } })));
 }
+
+/** A minimal synthetic sample of one cell (the cell named by `model`), no run needed. */
+export function sample(itemId: string, correct: boolean, refusal = false, f1 = correct ? 1 : 0, model = 'm'): SampleRecord {
+  return {
+    itemId, model, format: 'raw', instruction: 'nores', context: 'retrieved', k: 1, shots: 0, cot: false,
+    question: 'q', answers: ['a'], docIds: [], prompt: 'p', response: 'r', scoredText: 'r',
+    scores: { correct, exactMatch: correct, f1, refusal, answerInContext: true },
+    finishReason: 'eos', promptTokens: 1, completionTokens: 1, latencyMs: 0,
+  };
+}
+
+/**
+ * One cell's discordance table as samples: b items right only in the baseline, c only in the
+ * candidate, `both` in both, `neither` in none.
+ */
+export function cellTables(model: string, b: number, c: number, both: number, neither: number): { base: SampleRecord[]; cand: SampleRecord[] } {
+  const base: SampleRecord[] = [];
+  const cand: SampleRecord[] = [];
+  let i = 0;
+  const add = (n: number, inBase: boolean, inCand: boolean) => {
+    for (let j = 0; j < n; j++, i++) {
+      const id = `i${String(i).padStart(3, '0')}`;
+      base.push(sample(id, inBase, false, inBase ? 1 : 0, model));
+      cand.push(sample(id, inCand, false, inCand ? 1 : 0, model));
+    }
+  };
+  add(b, true, false);
+  add(c, false, true);
+  add(both, true, true);
+  add(neither, false, false);
+  return { base, cand };
+}
+
+/** A small seeded generator of floats in [0, 1) (mulberry32), for simulated runs. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

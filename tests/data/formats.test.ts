@@ -84,7 +84,7 @@ test('SQuAD v2: paragraphs → docs, questions → items, impossible → unanswe
   );
   assert.equal(items.length, 6);
   const byId = new Map(items.map((i) => [i.id, i]));
-  assert.deepEqual(byId.get('n1'), { id: 'n1', question: 'In what country is Normandy located?', answers: ['France'], goldDocIds: ['0-0'], answerInCorpus: true });
+  assert.deepEqual(byId.get('n1'), { id: 'n1', question: 'In what country is Normandy located?', answers: ['France'], goldDocIds: ['0-0'], answerInCorpus: true, cluster: 'Normans' });
   assert.deepEqual(byId.get('n2')!.answers, ['10th and 11th centuries', 'in the 10th and 11th centuries']);
   const impossible = byId.get('n3')!;
   assert.equal(impossible.unanswerable, true);

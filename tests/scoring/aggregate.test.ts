@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { aggregateCell, cellKey, groupSamples } from '../../src/aggregate/cells.js';
 import { pairRecord } from '../../src/aggregate/pairs.js';
-import { wilsonInterval } from '../../src/stats/intervals.js';
+import { clopperPearsonInterval, wilsonInterval } from '../../src/stats/intervals.js';
 import type { Cell, SampleRecord, SampleScores } from '../../src/types.js';
 
 const baseCell: Cell = { model: 'llama-base', format: 'raw', instruction: 'task1-nq', context: 'retrieved', k: 5, shots: 0, cot: false };
@@ -80,10 +80,11 @@ describe('aggregateCell', () => {
     assert.equal('cotMissingAnswer' in aggregate, false);
     assert.equal('proofCoherence' in aggregate, false);
   });
-  it('Wilson intervals for binary rates, a mean interval for f1', () => {
-    assert.deepEqual(aggregate.ci95.accuracy, wilsonInterval(3, 6));
-    assert.deepEqual(aggregate.ci95.negativeRejectionRate, wilsonInterval(2, 3));
-    assert.deepEqual(aggregate.ci95.contextAccuracy, wilsonInterval(1, 3));
+  it('exact (Clopper–Pearson) intervals for rates of small cells, which are marked; a mean interval for f1', () => {
+    assert.deepEqual(aggregate.ci95.accuracy, clopperPearsonInterval(3, 6));
+    assert.deepEqual(aggregate.ci95.negativeRejectionRate, clopperPearsonInterval(2, 3));
+    assert.deepEqual(aggregate.ci95.contextAccuracy, clopperPearsonInterval(1, 3));
+    assert.equal(aggregate.smallSample, true);
     assert.deepEqual(
       Object.keys(aggregate.ci95).sort(),
       ['accuracy', 'contextAccuracy', 'exactMatch', 'f1', 'negativeRejectionRate', 'overRefusalRate', 'parametricRecall', 'refusalRate'],
@@ -115,7 +116,21 @@ describe('aggregateCell', () => {
       sample(cot, 'd', { cotAnswerFound: true }),
     ]);
     assert.equal(aggregateCot.cotMissingAnswer, 0.5);
-    assert.deepEqual(aggregateCot.ci95.cotMissingAnswer, wilsonInterval(2, 4));
+    assert.deepEqual(aggregateCot.ci95.cotMissingAnswer, clopperPearsonInterval(2, 4));
+  });
+  it('Wilson intervals from 30 items on, and no small-sample mark', () => {
+    const many = Array.from({ length: 40 }, (_, i) => sample(baseCell, `m${i}`, { correct: i % 4 === 0, answerInContext: true }));
+    const large = aggregateCell(baseCell, many);
+    assert.deepEqual(large.ci95.accuracy, wilsonInterval(10, 40));
+    assert.equal(large.smallSample, undefined);
+  });
+  it('clustered items: every interval resamples whole clusters, and the cell counts them', () => {
+    const clustered = Array.from({ length: 40 }, (_, i) => ({ ...sample(baseCell, `c${i}`, { correct: Math.floor(i / 4) % 2 === 0, answerInContext: true }), cluster: `e${Math.floor(i / 4)}` }));
+    const cell = aggregateCell(baseCell, clustered, { seed: 1, bootstrapSamples: 2000 });
+    assert.equal(cell.clusters, 10);
+    const naive = wilsonInterval(20, 40);
+    // Outcomes shared within clusters: the honest interval is much wider than the naive one.
+    assert.ok(cell.ci95.accuracy![1] - cell.ci95.accuracy![0] > 1.5 * (naive[1] - naive[0]));
   });
   it('proof coherence among responses with a proof', () => {
     const proofs = aggregateCell(baseCell, [

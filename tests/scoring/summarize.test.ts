@@ -44,3 +44,41 @@ test('an item that overflows one model is excluded from every model at that grid
   assert.deepEqual(chat.table, { bothCorrect: 0, baseOnly: 1, instructOnly: 1, neither: 0 });
   assert.equal(chat.mcnemarP, 1);
 });
+
+test('pair p-values are Holm-adjusted across the run by default; the statistics say how', () => {
+  // 40 items: base right on all, chat raw wrong on 12, chat chat wrong on 3.
+  const records = Array.from({ length: 40 }, (_, i) => [
+    sample(`i${i}`, 'base', 'raw', true),
+    sample(`i${i}`, 'chat', 'raw', i >= 12),
+    sample(`i${i}`, 'chat', 'chat', i >= 3),
+  ]).flat();
+  const { pairs, statistics } = summarize(suite, records);
+  assert.deepEqual(statistics, { alpha: 0.05, pAdjust: 'holm', comparisons: 2 });
+  const [raw, chat] = [pairs.find((p) => p.format === 'raw')!, pairs.find((p) => p.format === 'chat')!];
+  // Holm with two tests: the smaller p doubles, the larger stays (or rises to it).
+  assert.equal(raw.mcnemarPAdjusted, Math.min(1, 2 * raw.mcnemarP));
+  assert.equal(chat.mcnemarPAdjusted, Math.max(raw.mcnemarPAdjusted!, chat.mcnemarP));
+  assert.ok(raw.minimumDetectableTax! > 0 && raw.minimumDetectableTax! < 1);
+  const none = summarize({ ...suite, config: { metrics: { bootstrap_samples: 200, p_adjust: 'none' } } } as unknown as Suite, records);
+  assert.equal(none.pairs.find((p) => p.format === 'raw')!.mcnemarPAdjusted, raw.mcnemarP);
+});
+
+test('clustered items: the tax interval resamples clusters and reports the design effect', () => {
+  // 10 entities of 4 items each; outcomes shared within an entity.
+  const records = Array.from({ length: 40 }, (_, i) => {
+    const entity = Math.floor(i / 4);
+    const cluster = `e${entity}`;
+    return [
+      { ...sample(`i${i}`, 'base', 'raw', true), cluster },
+      { ...sample(`i${i}`, 'chat', 'raw', entity % 2 === 0), cluster },
+      { ...sample(`i${i}`, 'chat', 'chat', entity % 3 === 0), cluster },
+    ];
+  }).flat();
+  const clustered = summarize({ ...suite, config: { metrics: { bootstrap_samples: 2000, cluster_by: 'cluster' } } } as unknown as Suite, records);
+  const raw = clustered.pairs.find((p) => p.format === 'raw')!;
+  assert.equal(raw.clusters, 10);
+  assert.ok(raw.designEffect! > 1.3, `design effect ${raw.designEffect}`);
+  assert.ok(raw.taxCi95[1] - raw.taxCi95[0] > raw.naiveTaxCi95![1] - raw.naiveTaxCi95![0]);
+  assert.equal(clustered.statistics.clusterBy, 'cluster');
+  assert.equal(clustered.cells.find((c) => c.model === 'chat' && c.format === 'raw')!.clusters, 10);
+});

@@ -1,5 +1,5 @@
 // The project's own format: a corpus JSONL of `{id, title, text}` and a QA JSONL of
-// `{id, question, answers, gold_doc_ids?, answer_in_corpus?}`.
+// `{id, question, answers, gold_doc_ids?, answer_in_corpus?, cluster?}`.
 import { z } from 'zod';
 import { InputError, at } from '../../errors.js';
 import type { Doc, QaItem } from '../../types.js';
@@ -18,6 +18,8 @@ const qaLine = record({
   answers: answersField,
   gold_doc_ids: z.array(idField, { invalid_type_error: 'expected an array of ids' }).optional(),
   answer_in_corpus: z.boolean({ invalid_type_error: 'expected true or false' }).optional(),
+  /** The group the item belongs to (its entity, page, paragraph), for clustered intervals. */
+  cluster: stringField({ nonEmpty: true }).optional(),
 });
 
 /** Reads a corpus JSONL; ids must be unique and the corpus non-empty. */
@@ -43,6 +45,7 @@ export async function readRagtaxItems(file: string): Promise<QaItem[]> {
     const item: QaItem = { id: parsed.id, question: parsed.question, answers: parsed.answers };
     if (parsed.gold_doc_ids !== undefined) item.goldDocIds = parsed.gold_doc_ids;
     if (parsed.answer_in_corpus !== undefined) item.answerInCorpus = parsed.answer_in_corpus;
+    if (parsed.cluster !== undefined) item.cluster = parsed.cluster;
     items.push(item);
   }
   if (items.length === 0) throw new InputError(at(file, undefined, 'no QA items'));

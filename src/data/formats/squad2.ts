@@ -68,7 +68,8 @@ export async function readSquad2(file: string): Promise<Squad2Data> {
         if (!unanswerable && answers.length === 0) {
           throw new InputError(at(file, undefined, `field \`${where}.answers\`: an answerable question needs at least one answer`));
         }
-        const item: QaItem = { id: qa.id, question: qa.question, answers, goldDocIds: [doc.id], answerInCorpus: !unanswerable };
+        // Questions on one article are not independent: the article is the item's cluster.
+        const item: QaItem = { id: qa.id, question: qa.question, answers, goldDocIds: [doc.id], answerInCorpus: !unanswerable, cluster: art.title };
         if (unanswerable) item.unanswerable = true;
         items.push(item);
       });
