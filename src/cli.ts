@@ -10,7 +10,7 @@ import { runReportCommand } from './commands/report.js';
 import { runRunCommand } from './commands/run.js';
 import { runScoreCommand } from './commands/score.js';
 import { runServeCommand } from './commands/serve.js';
-import { InputError, messageOf, RagtaxError } from './errors.js';
+import { InputError, messageOf, PartialGenerationError, RagtaxError } from './errors.js';
 import { useAtomicMarking } from './runtime/gc.js';
 
 async function main(argv: string[]): Promise<void> {
@@ -205,7 +205,9 @@ async function main(argv: string[]): Promise<void> {
 
 const argv = hideBin(process.argv);
 const debug = argv.includes('--debug');
-main(argv).catch((error: unknown) => {
+main(argv).catch((thrown: unknown) => {
+  // A generator that failed part-way reports its cause (what it finished is already cached).
+  const error = thrown instanceof PartialGenerationError ? thrown.cause : thrown;
   if (error instanceof RagtaxError) {
     process.stderr.write(`ragtax: ${error.message}\n`);
     if (debug && error.stack) process.stderr.write(`${error.stack}\n`);

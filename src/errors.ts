@@ -41,3 +41,19 @@ export function at(file: string, line: number | undefined, message: string): str
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * A generator call that failed part-way: `finished[i]` holds the result of request i where it
+ * completed before the failure (undefined where not). Thrown by backends that generate requests
+ * independently (an HTTP server), so that a caller can keep what was paid for (the generation
+ * cache stores it) before the `cause` stops the run.
+ */
+export class PartialGenerationError<Result = unknown> extends Error {
+  constructor(
+    readonly finished: (Result | undefined)[],
+    override readonly cause: unknown,
+  ) {
+    super(messageOf(cause));
+    this.name = 'PartialGenerationError';
+  }
+}
