@@ -8,10 +8,11 @@ import { runPromptsCommand } from './commands/prompts.js';
 import { runPowerCommand } from './commands/power.js';
 import { runReportCommand } from './commands/report.js';
 import { runRunCommand } from './commands/run.js';
-import { runScoreCommand } from './commands/score.js';
+import { parseRefusalMarkers, runScoreCommand } from './commands/score.js';
 import { runServeCommand } from './commands/serve.js';
 import { InputError, messageOf, PartialGenerationError, RagtaxError } from './errors.js';
 import { useAtomicMarking } from './runtime/gc.js';
+import { interrupted } from './run/interrupt.js';
 
 async function main(argv: string[]): Promise<void> {
   useAtomicMarking();
@@ -50,10 +51,14 @@ async function main(argv: string[]): Promise<void> {
       (y) =>
         y
           .positional('predictions', { type: 'string', demandOption: true, describe: 'Predictions JSONL file' })
-          .option('samples', { type: 'string', describe: 'Write per-item scores to this JSONL file' })
-          .option('json', { type: 'boolean', default: false, describe: 'Print the aggregates as JSON' }),
+          .option('samples', { type: 'string', describe: 'Write per-item scores to this JSONL file (not the predictions file)' })
+          .option('json', { type: 'boolean', default: false, describe: 'Print the aggregates as JSON' })
+          .option('rule', { type: 'string', choices: ['first-line', 'whole'] as const, describe: 'Scored part of a response (default: first-line, the paper\'s rule)' })
+          .option('refusal-markers', { type: 'string', describe: 'Comma-separated refusal markers (default: NO-RES), e.g. "NO-RES,insufficient information"' })
+          .option('cot', { type: 'boolean', default: false, describe: 'Score the last `Answer:` line of each response (chain of thought)' }),
       async (args) => {
-        await runScoreCommand({ file: args.predictions, samplesOut: args.samples, json: args.json }, process.stdout);
+        const refusalMarkers = args.refusalMarkers === undefined ? undefined : parseRefusalMarkers(args.refusalMarkers);
+        await runScoreCommand({ file: args.predictions, samplesOut: args.samples, json: args.json, rule: args.rule, refusalMarkers, cot: args.cot }, process.stdout);
       },
     )
     .command(
@@ -206,6 +211,8 @@ async function main(argv: string[]): Promise<void> {
 const argv = hideBin(process.argv);
 const debug = argv.includes('--debug');
 main(argv).catch((thrown: unknown) => {
+  // A signal is being handled (run/interrupt.ts): it prints its own line and exits.
+  if (interrupted()) return;
   // A generator that failed part-way reports its cause (what it finished is already cached).
   const error = thrown instanceof PartialGenerationError ? thrown.cause : thrown;
   if (error instanceof RagtaxError) {

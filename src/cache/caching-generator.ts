@@ -3,8 +3,8 @@
 // Hits come back with `cached: true` and latencyMs 0, so callers keep them out of timing figures.
 import { createHash } from 'node:crypto';
 import type { GenerationRequest, GenerationResult, Generator, ModelFingerprint } from '../types.js';
-import { generationKey, type CachedGeneration, type GenerationCache } from './generation-cache.js';
-import { messageOf } from '../errors.js';
+import { asCachedGeneration, generationKey, type CachedGeneration, type GenerationCache } from './generation-cache.js';
+import { PartialGenerationError } from '../errors.js';
 
 /**
  * The model part of a cache key: the content hashes of the model's files (not their location, so a
@@ -26,21 +26,19 @@ export interface CacheStats {
 
 export class CachingGenerator implements Generator {
   readonly stats: CacheStats = { hits: 0, misses: 0, modelCalls: 0 };
-  private cache: GenerationCache | null;
 
   constructor(
     private readonly inner: Generator,
-    cache: GenerationCache,
+    /** Never throws: a cache that fails closes itself and warns (through its own `onWarning`). */
+    private readonly cache: GenerationCache,
     private readonly modelKey: string,
-    /** Called once when the cache fails (it is then bypassed: a broken cache never fails a run). */
-    private readonly onWarning: (message: string) => void = () => {},
-  ) {
-    this.cache = cache;
-  }
+    /** Told when the finished rows of a failed batch were kept in the cache. */
+    private readonly onNote: (message: string) => void = () => {},
+  ) {}
 
   async generate(requests: GenerationRequest[]): Promise<GenerationResult[]> {
     const keys = requests.map((r) => generationKey(this.modelKey, r));
-    const found = this.lookup(keys);
+    const found = this.cache.getMany(keys);
     const results = new Array<GenerationResult>(requests.length);
     const missing: number[] = [];
     keys.forEach((key, i) => {
@@ -52,7 +50,18 @@ export class CachingGenerator implements Generator {
     this.stats.misses += missing.length;
     if (missing.length > 0) {
       this.stats.modelCalls += 1;
-      const generated = await this.inner.generate(missing.map((i) => requests[i]!));
+      let generated: GenerationResult[];
+      try {
+        generated = await this.inner.generate(missing.map((i) => requests[i]!));
+      } catch (error) {
+        // A batch that failed part-way: what finished was paid for, so it is kept (a --resume then
+        // gets it without a model call); the run stops on the failure itself.
+        if (error instanceof PartialGenerationError) {
+          this.keepFinished(error as PartialGenerationError<GenerationResult>, missing, keys);
+          throw error.cause ?? error;
+        }
+        throw error;
+      }
       if (generated.length !== missing.length) {
         throw new Error(`generator returned ${generated.length} results for ${missing.length} requests`);
       }
@@ -60,35 +69,32 @@ export class CachingGenerator implements Generator {
       missing.forEach((index, j) => {
         const g = generated[j]!;
         results[index] = { ...g, cached: false };
-        entries.push([keys[index]!, { text: g.text, finishReason: g.finishReason, promptTokens: g.promptTokens, completionTokens: g.completionTokens }]);
+        entries.push([keys[index]!, cachedPart(g)]);
       });
-      this.store(entries);
+      this.cache.putMany(this.modelKey, entries);
     }
     return results;
   }
 
-  private lookup(keys: string[]): Map<string, CachedGeneration> {
-    if (!this.cache) return new Map();
-    try {
-      return this.cache.getMany(keys);
-    } catch (error) {
-      this.disable(error);
-      return new Map();
+  private keepFinished(error: PartialGenerationError<GenerationResult>, missing: number[], keys: string[]): void {
+    // finished[j] answers the j-th request sent; any other length cannot be matched to requests.
+    if (error.finished.length !== missing.length) {
+      this.onNote(`a batch of model calls failed; its finished generations were not kept (${error.finished.length} results for ${missing.length} requests)`);
+      return;
+    }
+    const entries: [string, CachedGeneration][] = [];
+    error.finished.forEach((g, j) => {
+      const entry = g === undefined ? undefined : asCachedGeneration(g);
+      if (entry) entries.push([keys[missing[j]!]!, entry]);
+    });
+    if (entries.length === 0) return;
+    this.cache.putMany(this.modelKey, entries);
+    if (this.cache.usable) {
+      this.onNote(`a batch of model calls failed; its ${entries.length} finished generation(s) were kept in the generation cache, so a --resume reuses them`);
     }
   }
+}
 
-  private store(entries: [string, CachedGeneration][]): void {
-    if (!this.cache) return;
-    try {
-      this.cache.putMany(this.modelKey, entries);
-    } catch (error) {
-      this.disable(error);
-    }
-  }
-
-  private disable(error: unknown): void {
-    const file = this.cache?.file ?? 'the generation cache';
-    this.cache = null;
-    this.onWarning(`generation cache ${file} failed (${messageOf(error)}); continuing without it`);
-  }
+function cachedPart(g: GenerationResult): CachedGeneration {
+  return { text: g.text, finishReason: g.finishReason, promptTokens: g.promptTokens, completionTokens: g.completionTokens };
 }

@@ -1,5 +1,6 @@
 // `ragtax index <suite.yaml> [--verify] [--no-metrics] [--quiet]`: builds (or, with --verify, only
-// checks) the retrieval indexes a suite needs, printing what was built or reused, where, how big
+// checks: nothing is built or written, and a missing or unusable index exits 2) the retrieval
+// indexes a suite needs, printing what was built or reused, where, how big
 // and how long it took. When the items have gold documents or qrels (BEIR), it also prints
 // recall@k, nDCG@10 and MRR@10 of the suite's retriever.
 import { existsSync, statSync } from 'node:fs';
@@ -33,6 +34,8 @@ export async function runIndexCommand(opts: IndexCommandOptions, out: Writable, 
     return;
   }
   const log = opts.quiet ? () => {} : (m: string) => err.write(`${m}\n`);
+  // --verify: every index is loaded, never built; a missing or unusable one (missing files, a
+  // checksum or meta.json mismatch, an unreadable file) is an InputError (exit 2) naming it.
   const built = await openRetriever(kind, suite.config.retrieval, {
     suiteFile: opts.suite,
     corpus: dataset.corpus,

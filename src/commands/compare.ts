@@ -1,8 +1,8 @@
 // `ragtax compare <baseline-run> <candidate-run>`: the regression gate. Returns the exit code:
 // 0 no regression, 1 at least one; bad input throws InputError (exit 2).
-import { mkdir, writeFile } from 'node:fs/promises';
+import { makeDirectory, writeAtomically } from '../util/atomic-write.js';
 import path from 'node:path';
-import { InputError, messageOf } from '../errors.js';
+import { InputError } from '../errors.js';
 import { loadRun, type LoadedRun } from '../rundir/read.js';
 import { P_ADJUST_METHODS, type PAdjust } from '../stats/adjust.js';
 import { BOOTSTRAP_SAMPLES_MAX, BOOTSTRAP_SAMPLES_MIN, compareSamples, DEFAULT_COMPARE_OPTIONS, type ComparisonResult } from '../compare/compare.js';
@@ -85,10 +85,8 @@ export async function runCompareCommand(options: CompareCommandOptions, out: Nod
 }
 
 async function writeOutput(file: string, content: string): Promise<void> {
-  try {
-    await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-    await writeFile(file, content);
-  } catch (err) {
-    throw new InputError(`${file}: cannot write: ${messageOf(err)}`);
-  }
+  // One level at a time (Node's recursive mkdir spins under /proc), then an atomic write whose
+  // failures name the file: a bad place is exit 2, a full disk exit 3.
+  makeDirectory(path.dirname(path.resolve(file)));
+  await writeAtomically(file, content);
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { InputError } from '../errors.js';
 import { readRunSummary } from '../rundir/read.js';
 import { writeHtmlReport } from '../report/write.js';
+import { checkFileTarget } from '../util/atomic-write.js';
 
 export interface ReportCommandOptions {
   dir: string;
@@ -15,6 +16,8 @@ export async function runReportCommand(options: ReportCommandOptions, out: NodeJ
   const dir = path.resolve(options.dir);
   const summary = await readRunSummary(dir);
   const file = path.resolve(options.out ?? path.join(dir, 'report.html'));
+  // Before the report is built: a folder, or a file in a missing folder, is named at once.
+  await checkFileTarget(file);
   await writeHtmlReport(dir, summary, file);
   out.write(`ragtax: wrote ${file}\n`);
 }

@@ -1,15 +1,42 @@
 // Line-by-line JSON(L) reading with errors a user can act on: every failure names `file:line`.
+// Lines are split from the raw bytes, so a line longer than MAX_JSONL_LINE_BYTES is refused by
+// counting its bytes, never by holding it; integers too large for a double keep their digits.
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { at, InputError, messageOf } from '../errors.js';
 
-/** One parsed JSONL record and the 1-based physical line it came from. */
+/**
+ * The longest line (in bytes, without its line break) a JSONL input may have: 64 MiB. One record
+ * of a dataset, corpus or predictions file is a question with its passages, far below this; a
+ * longer line is a broken file (a missing line break, a whole dataset on one line), and reading it
+ * whole would hit V8's string limit or the heap. It is refused as `file:line: line is N bytes,
+ * over the limit of M bytes`, after its bytes are counted (not buffered).
+ */
+export const MAX_JSONL_LINE_BYTES = 64 * 1024 * 1024;
+
+/** One JSONL record and the 1-based physical line it came from. */
 export interface JsonlRecord {
   line: number;
   value: unknown;
+}
+
+/** One line of text (without its line break) and its 1-based physical line number. */
+export interface TextLine {
+  line: number;
+  text: string;
+}
+
+/**
+ * An integer whose digits a JavaScript number cannot hold (beyond ±2^53), as written in the file.
+ * `parseJsonExact` gives these instead of rounded numbers; id fields take `text` as the id.
+ */
+export class ExactInteger {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
 }
 
 function describeFsError(file: string, err: unknown): InputError {
@@ -20,9 +47,87 @@ function describeFsError(file: string, err: unknown): InputError {
   return new InputError(at(file, undefined, `cannot read: ${reason}`));
 }
 
+// ---- Exact integers ---------------------------------------------------------------------------------
+
+const MINUS = 0x2d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+function isNumberChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === MINUS;
+}
+
+/** [start, end) of every integer token outside strings that a double cannot hold exactly. */
+function unsafeIntegerTokens(text: string): [number, number][] {
+  const found: [number, number][] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      // Skip the string: the next quote not escaped by an odd number of backslashes.
+      let j = i + 1;
+      for (;;) {
+        const q = text.indexOf('"', j);
+        if (q < 0) return found; // unterminated: JSON.parse reports it
+        let slashes = 0;
+        while (text.charCodeAt(q - 1 - slashes) === BACKSLASH) slashes++;
+        j = q + 1;
+        if (slashes % 2 === 0) break;
+      }
+      i = j;
+    } else if (c === MINUS || (c >= 0x30 && c <= 0x39)) {
+      let j = i + 1;
+      while (j < n && isNumberChar(text.charCodeAt(j))) j++;
+      const token = text.slice(i, j);
+      if (/^-?[1-9]\d{15,}$/.test(token) && !Number.isSafeInteger(Number(token))) found.push([i, j]);
+      i = j;
+    } else i++;
+  }
+  return found;
+}
+
+/**
+ * JSON.parse, except that an integer beyond ±2^53 (which JSON.parse would round: NQ's example id
+ * -3290814144789249484 becomes -3290814144789249500) becomes an ExactInteger holding its digits.
+ * Text without a run of 16 digits cannot hold one and goes straight to JSON.parse.
+ */
+export function parseJsonExact(text: string): unknown {
+  if (!/\d{16}/.test(text)) return JSON.parse(text);
+  const tokens = unsafeIntegerTokens(text);
+  if (tokens.length === 0) return JSON.parse(text);
+  // Each token becomes a string with a marker, turned back into an ExactInteger by the reviver. A
+  // marker is tried only when the text does not spell it; should a string of the text still equal
+  // one (written with escapes), more strings are converted than there are tokens: try the next.
+  for (let nonce = 0; ; nonce++) {
+    if (text.includes(`rtx${nonce}:`)) continue;
+    const marker = `\u0000rtx${nonce}:`;
+    const parts: string[] = [];
+    let from = 0;
+    for (const [start, end] of tokens) {
+      parts.push(text.slice(from, start), `"\\u0000rtx${nonce}:${text.slice(start, end)}"`);
+      from = end;
+    }
+    parts.push(text.slice(from));
+    let converted = 0;
+    let value: unknown;
+    try {
+      value = JSON.parse(parts.join(''), (_key, v: unknown) => {
+        if (typeof v !== 'string' || !v.startsWith(marker)) return v;
+        converted += 1;
+        return new ExactInteger(v.slice(marker.length));
+      });
+    } catch (err) {
+      JSON.parse(text); // report the problem of the text as written
+      throw err;
+    }
+    if (converted === tokens.length) return value;
+  }
+}
+
 function parseJsonLine(file: string, line: number, text: string): unknown {
   try {
-    return JSON.parse(text);
+    return parseJsonExact(text);
   } catch (err) {
     const reason = messageOf(err);
     // Within one line, V8's character position is a column: say so.
@@ -31,41 +136,109 @@ function parseJsonLine(file: string, line: number, text: string): unknown {
   }
 }
 
+// ---- Lines ------------------------------------------------------------------------------------------
+
+const LF = 0x0a;
+const CR = 0x0d;
+const MIB = 1024 * 1024;
+
+function sizeLabel(bytes: number): string {
+  return bytes % MIB === 0 ? ` (${bytes / MIB} MiB)` : '';
+}
+
 /**
- * Yields each non-blank line of a JSONL file parsed as JSON. Files ending in `.gz` are gunzipped.
- * Blank lines are skipped but still counted, so line numbers match an editor's.
+ * Yields each line of a text file (gunzipped when the name ends in `.gz`), split as readline
+ * splits (LF, CRLF or a lone CR; a final line without a break counts, an empty one after the last
+ * break does not), with a UTF-8 BOM removed from line 1. A line longer than `maxLineBytes`
+ * (default MAX_JSONL_LINE_BYTES) is an InputError naming file:line and its length; its bytes are
+ * counted as they stream past, never held.
  */
-export async function* readJsonlRecords(file: string): AsyncGenerator<JsonlRecord> {
-  const raw = createReadStream(file);
+export async function* readTextLines(file: string, opts: { maxLineBytes?: number } = {}): AsyncGenerator<TextLine> {
+  for await (const batch of readTextLineBatches(file, opts)) yield* batch;
+}
+
+/** `readTextLines`, the lines of each read chunk together (one await per chunk, not per line). */
+async function* readTextLineBatches(file: string, opts: { maxLineBytes?: number }): AsyncGenerator<TextLine[]> {
+  const max = opts.maxLineBytes ?? MAX_JSONL_LINE_BYTES;
+  const raw = createReadStream(file, { highWaterMark: MIB });
   let input: Readable = raw;
   if (file.endsWith('.gz')) {
-    const gunzip = createGunzip();
+    const gunzip = createGunzip({ chunkSize: 256 * 1024 });
     raw.on('error', (err) => gunzip.destroy(err));
     input = raw.pipe(gunzip);
   }
-  // readline swallows stream errors unless the stream is async-iterated; capture them ourselves.
-  let streamError: unknown;
-  input.on('error', (err) => {
-    streamError = err;
-  });
-  const lines = createInterface({ input, crlfDelay: Infinity });
   let line = 0;
+  let parts: Buffer[] = [];
+  let bytes = 0; // of the current line, counted even once it is over the limit
+  let skipLf = false; // the previous chunk ended in CR: a LF first in this one ends nothing
+  const append = (chunk: Buffer, start: number, end: number): void => {
+    if (end <= start) return;
+    if (bytes <= max && bytes + (end - start) <= max) parts.push(chunk.subarray(start, end));
+    else parts = [];
+    bytes += end - start;
+  };
+  const tooLong = (): InputError => new InputError(at(file, line + 1, `line is ${bytes} bytes, over the limit of ${max} bytes${sizeLabel(max)}`));
+  const finish = (): TextLine => {
+    line += 1;
+    let text = parts.length === 1 ? parts[0]!.toString('utf8') : Buffer.concat(parts, bytes).toString('utf8');
+    if (line === 1 && text.charCodeAt(0) === 0xfeff) text = text.slice(1); // tolerate a UTF-8 BOM
+    parts = [];
+    bytes = 0;
+    return { line, text };
+  };
   try {
-    for await (const text of lines) {
-      line += 1;
-      const body = line === 1 ? text.replace(/^\uFEFF/, '') : text; // tolerate a UTF-8 BOM
-      if (body.trim() === '') continue;
-      const value = parseJsonLine(file, line, body);
-      yield { line, value };
+    for await (const chunk of input as AsyncIterable<Buffer>) {
+      const batch: TextLine[] = [];
+      let pos = 0;
+      if (skipLf && chunk.length > 0) {
+        if (chunk[0] === LF) pos = 1;
+        skipLf = false;
+      }
+      let lf = chunk.indexOf(LF, pos);
+      let cr = chunk.indexOf(CR, pos);
+      while (lf !== -1 || cr !== -1) {
+        const end = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+        append(chunk, pos, end);
+        if (bytes > max) {
+          if (batch.length > 0) yield batch; // the lines before it first: their errors come first
+          throw tooLong();
+        }
+        batch.push(finish());
+        pos = end + 1;
+        if (end === cr) {
+          if (pos < chunk.length) {
+            if (chunk[pos] === LF) pos += 1;
+          } else skipLf = true;
+        }
+        if (lf !== -1 && lf < pos) lf = chunk.indexOf(LF, pos);
+        if (cr !== -1 && cr < pos) cr = chunk.indexOf(CR, pos);
+      }
+      append(chunk, pos, chunk.length);
+      if (batch.length > 0) yield batch;
     }
+    if (bytes > max) throw tooLong();
+    if (bytes > 0) yield [finish()];
   } catch (err) {
     if (err instanceof InputError) throw err;
     throw describeStreamError(file, line, err);
   } finally {
-    lines.close();
     input.destroy();
+    raw.destroy();
   }
-  if (streamError !== undefined) throw describeStreamError(file, line, streamError);
+}
+
+/**
+ * Yields each non-blank line of a JSONL file parsed as JSON (see `parseJsonExact`); lines are read
+ * by `readTextLines` (gzip, BOM, the line limit). Blank lines are skipped but still counted, so
+ * line numbers match an editor's.
+ */
+export async function* readJsonlRecords(file: string): AsyncGenerator<JsonlRecord> {
+  for await (const batch of readTextLineBatches(file, {})) {
+    for (const { line, text } of batch) {
+      if (text.trim() === '') continue;
+      yield { line, value: parseJsonLine(file, line, text) };
+    }
+  }
 }
 
 function describeStreamError(file: string, line: number, err: unknown): InputError {
@@ -93,7 +266,7 @@ export async function readJsonFile(file: string): Promise<unknown> {
     throw describeFsError(file, err);
   }
   try {
-    return JSON.parse(text.replace(/^\uFEFF/, ''));
+    return parseJsonExact(text.replace(/^\uFEFF/, ''));
   } catch (err) {
     const reason = messageOf(err);
     throw new InputError(at(file, lineOfJsonError(text, reason), `invalid JSON: ${reason}`));

@@ -40,6 +40,8 @@ export interface ResolvedModel<Spec> {
   identity: Record<string, string>;
   /** Settings the manifest records beside the model's files. */
   recorded: Record<string, string>;
+  /** `false`: the run sends this model's requests straight to it, past the generation cache (default true). */
+  cacheGenerations?: boolean;
 }
 
 export interface BackendDefinition<Entry extends { formats: PromptFormat[] }, Spec> {

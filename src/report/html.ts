@@ -139,15 +139,23 @@ export function embedSamples(samples: readonly SampleRecord[], summaryCells: rea
   };
 }
 
+// Long unbroken text (a 200,000-character question, a base64 blob in a response, a long model name)
+// wraps everywhere: `overflow-wrap: anywhere` is inherited from body and, unlike `break-word`, also
+// lowers the min-content width, so tables, grid and flex items shrink to the window instead of
+// widening the page; grid tracks are minmax(0, …) and form controls are capped at the width.
 const CSS = `
 [hidden] { display: none !important; }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 1200px; padding: 0 20px 60px; color: #222; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 1200px; padding: 0 20px 60px; color: #222; overflow-wrap: anywhere; }
+*, *::before, *::after { box-sizing: border-box; }
+select, input { max-width: 100%; }
+table { max-width: 100%; } th, td { overflow-wrap: anywhere; }
 h1 { margin: 20px 0 4px; } h2 { margin-top: 32px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 .note { background: #fff8e1; border-left: 3px solid #f0b400; padding: 6px 10px; }
 .muted { color: #666; font-size: 12px; }
 .chart { position: relative; height: 320px; margin: 8px 0; }
-.charts { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; }
-.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); gap: 12px; }
+.charts { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 16px; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(280px, 100%), 1fr)); gap: 12px; }
+.card, .entry, .item-head, .side-head { min-width: 0; }
 .card { border: 1px solid #ddd; border-radius: 6px; padding: 8px 12px; }
 .card h4 { margin: 4px 0 8px; font-size: 13px; }
 table.twobytwo { border-collapse: collapse; } .twobytwo th, .twobytwo td { border: 1px solid #ccc; padding: 3px 8px; font-size: 12px; }
@@ -155,13 +163,15 @@ table.twobytwo { border-collapse: collapse; } .twobytwo th, .twobytwo td { borde
 table.grid { border-collapse: collapse; margin: 8px 0; } .grid th, .grid td { border: 1px solid #ddd; padding: 3px 8px; font-size: 12px; }
 .filters { display: flex; flex-wrap: wrap; gap: 10px; align-items: center; margin: 8px 0; }
 .filters label { font-size: 12px; color: #444; }
+.filters > * { max-width: 100%; min-width: 0; }
 .entry { border: 1px solid #ddd; border-radius: 6px; margin: 10px 0; padding: 8px 10px; }
-.sides { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
+.sides { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 10px; }
 .side { min-width: 0; } .label { font-size: 11px; color: #666; margin-top: 4px; }
-pre { white-space: pre-wrap; word-break: break-word; background: #f6f6f6; padding: 6px; margin: 2px 0; font-size: 12px; }
+pre { white-space: pre-wrap; overflow-wrap: anywhere; word-break: break-word; max-width: 100%; background: #f6f6f6; padding: 6px; margin: 2px 0; font-size: 12px; }
 pre.prompt { max-height: 400px; overflow: auto; }
 .badge { border-radius: 3px; padding: 0 6px; font-size: 12px; color: #fff; }
 .badge.right { background: #2e7d32; } .badge.wrong { background: #c62828; } .badge.refused { background: #ef6c00; } .badge.excluded { background: #777; }
+@media (max-width: 700px) { .charts, .sides { grid-template-columns: minmax(0, 1fr); } body { padding: 0 10px 40px; } }
 `;
 
 export function renderHtml(summary: RunSummary, samples: readonly SampleRecord[], options: HtmlOptions & { chartJs: string }): string {

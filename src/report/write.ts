@@ -1,9 +1,10 @@
 // Writes summary.json, summary.csv, report.md and report.html. Each file is written to a temporary name and
-// renamed, so a crash never leaves a file that looks complete but is not.
+// renamed, so a crash never leaves a file that looks complete but is not; a failed write (a full
+// disk) removes its temporary file and names the file (util/atomic-write.ts).
 import path from 'node:path';
 import { readRunSamples } from '../rundir/read.js';
 import { SUMMARY_FILE, type RunSummary } from '../rundir/types.js';
-import { writeAtomically } from '../util/atomic-write.js';
+import { removeAtomicLeftovers, writeAtomically } from '../util/atomic-write.js';
 import { renderCsv } from './csv.js';
 import { buildHtmlReport } from './html.js';
 import { renderMarkdown } from './markdown.js';
@@ -15,6 +16,8 @@ export async function writeReports(outDir: string, summary: RunSummary): Promise
   await writeHtmlReport(outDir, summary);
   // summary.json last: its presence marks a finished run.
   await writeAtomically(path.join(outDir, SUMMARY_FILE), JSON.stringify(summary, null, 2) + '\n');
+  // A finished run holds no temporary file of an earlier, killed write (e.g. summary.csv.tmp-<pid>).
+  await removeAtomicLeftovers(outDir);
 }
 
 /** Writes `<outDir>/report.html` (or `file`) from a summary and the run's samples.jsonl. */

@@ -1,12 +1,16 @@
 // BM25 over title + text with MiniSearch. The index is built once per corpus and persisted as
 // MiniSearch JSON under a content hash, so re-runs skip indexing; writes go through a temp file and
-// a rename, so an interrupted run never leaves a half-written index behind.
+// a rename, so an interrupted run never leaves a half-written index behind. The file is one JSON
+// document, `{"format":"ragtax-bm25/1","documents":N,"sha256":"…","index":<MiniSearch JSON>}`: the
+// checksum covers the MiniSearch JSON, so a damaged file that still parses is caught too. An unusable
+// file is rebuilt with a warning (`build`), or an InputError (`verify`: `ragtax index --verify`).
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { makeDirectory } from '../util/atomic-write.js';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import MiniSearch, { type Options } from 'minisearch';
-import { messageOf, RuntimeFailure } from '../errors.js';
+import { InputError, messageOf, RagtaxError, RuntimeFailure } from '../errors.js';
 import type { Doc, Retriever, ScoredDoc } from '../types.js';
 import { STOPWORDS, TOKENIZER_VERSION, tokenize } from './tokenize.js';
 
@@ -21,6 +25,13 @@ export interface Bm25Options {
   onProgress?: (done: number, total: number) => void;
   /** Called for a cache file that could not be used (default: console.warn). */
   onWarning?: (message: string) => void;
+  /**
+   * `build` (default) builds an index that is missing or unusable; `verify` only loads, and a
+   * missing or unusable index is an InputError (nothing is built or written).
+   */
+  mode?: 'build' | 'verify';
+  /** The suite, for the `ragtax index <suite>` hint of verify errors. */
+  suiteFile?: string;
 }
 
 export interface Bm25Retriever extends Retriever {
@@ -71,32 +82,44 @@ async function buildIndex(corpus: readonly Doc[], onProgress?: (done: number, to
   return index;
 }
 
-async function tryLoadIndex(file: string, expectedSize: number, warn: (message: string) => void): Promise<MiniSearch<IndexedDoc> | null> {
-  let json: string;
+const FILE_FORMAT = 'ragtax-bm25/1';
+const HEADER = /^\{"format":"ragtax-bm25\/1","documents":(\d+),"sha256":"([0-9a-f]{64})","index":/;
+
+type Loaded = { index: MiniSearch<IndexedDoc> } | { problem: 'missing' } | { problem: 'unreadable' | 'corrupt'; reason: string };
+
+async function tryLoadIndex(file: string, expectedSize: number): Promise<Loaded> {
+  let text: string;
   try {
-    json = await readFile(file, 'utf8');
+    text = await readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') warn(`BM25 index ${file} is unreadable (${String(err)}); rebuilding it`);
-    return null;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { problem: 'missing' };
+    return { problem: 'unreadable', reason: messageOf(err) };
   }
+  const header = HEADER.exec(text.slice(0, 200));
+  if (!header || !text.endsWith('}')) return { problem: 'corrupt', reason: `not a ragtax BM25 index file (${FILE_FORMAT}): damaged, or written by an older ragtax` };
+  const json = text.slice(header[0].length, -1);
+  if (createHash('sha256').update(json).digest('hex') !== header[2]) return { problem: 'corrupt', reason: 'its data does not match its checksum' };
   try {
     const index = MiniSearch.loadJSON<IndexedDoc>(json, MINISEARCH_OPTIONS);
-    if (index.documentCount !== expectedSize) throw new Error(`holds ${index.documentCount} documents, expected ${expectedSize}`);
-    return index;
+    const count = Number(header[1]) !== index.documentCount ? `${header[1]} documents by its header, ${index.documentCount} by its data` : `${index.documentCount} documents`;
+    if (index.documentCount !== expectedSize || Number(header[1]) !== expectedSize) throw new Error(`holds ${count}, expected ${expectedSize}`);
+    return { index };
   } catch (err) {
-    warn(`BM25 index ${file} is corrupt (${messageOf(err)}); rebuilding it`);
-    return null;
+    return { problem: 'corrupt', reason: messageOf(err) };
   }
 }
 
 async function saveIndex(file: string, index: MiniSearch<IndexedDoc>): Promise<void> {
   const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
   try {
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(temp, JSON.stringify(index));
+    makeDirectory(path.dirname(file), { label: 'BM25 index folder ' });
+    const json = JSON.stringify(index);
+    const sha256 = createHash('sha256').update(json).digest('hex');
+    await writeFile(temp, `{"format":"${FILE_FORMAT}","documents":${index.documentCount},"sha256":"${sha256}","index":${json}}`);
     await rename(temp, file);
   } catch (err) {
     await rm(temp, { force: true });
+    if (err instanceof RagtaxError) throw err; // already names the folder
     throw new RuntimeFailure(`cannot write the BM25 index to ${file}: ${messageOf(err)}`);
   }
 }
@@ -111,7 +134,20 @@ async function saveIndex(file: string, index: MiniSearch<IndexedDoc>): Promise<v
 export async function createBm25Retriever(corpus: Doc[], opts: Bm25Options = {}): Promise<Bm25Retriever> {
   const warn = opts.onWarning ?? ((message: string) => console.warn(`warning: ${message}`));
   const cachePath = opts.cacheDir ? path.join(opts.cacheDir, `bm25-${bm25CacheKey(corpus)}.json`) : null;
-  let index = cachePath ? await tryLoadIndex(cachePath, corpus.length, warn) : null;
+  const rebuild = `\`ragtax index ${opts.suiteFile ?? '<suite.yaml>'}\``;
+  if (opts.mode === 'verify' && !cachePath) throw new InputError(`verify needs a cache directory holding the BM25 index; build it with ${rebuild}`);
+  let index: MiniSearch<IndexedDoc> | null = null;
+  if (cachePath) {
+    const loaded = await tryLoadIndex(cachePath, corpus.length);
+    if ('index' in loaded) index = loaded.index;
+    else if (opts.mode === 'verify') {
+      throw new InputError(
+        loaded.problem === 'missing'
+          ? `the BM25 index for this corpus is missing (${cachePath}); build it with ${rebuild}`
+          : `the BM25 index for this corpus at ${cachePath} cannot be used (${loaded.problem}: ${loaded.reason}); rebuild it with ${rebuild}`,
+      );
+    } else if (loaded.problem !== 'missing') warn(`BM25 index ${cachePath} is ${loaded.problem} (${loaded.reason}); rebuilding it`);
+  }
   const loadedFromCache = index !== null;
   if (!index) {
     index = await buildIndex(corpus, opts.onProgress);

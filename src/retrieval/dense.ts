@@ -28,6 +28,11 @@ import {
   type VectorIndex,
 } from './vector-index.js';
 
+/**
+ * Verify errors end in "build it with `ragtax index <suite.yaml>`": this module does not know the
+ * suite; `ragtax index --verify` puts its path in place of the placeholder.
+ */
+
 /** Changes when the passage text given to the embedder changes. */
 const PASSAGE_FORMAT = 1;
 const QUERY_MEMO_LIMIT = 100_000;
@@ -42,6 +47,8 @@ export interface DenseOptions {
   cacheDir?: string;
   /** `build` (default) builds what is missing; `verify` only loads, and fails when it cannot. */
   mode?: 'build' | 'verify';
+  /** The command that rebuilds the index, for verify's messages (default `ragtax index <suite.yaml>`). */
+  rebuildCommand?: string;
   onProgress?: (stage: DenseStage, done: number, total: number) => void;
   /** Called for an index that was rebuilt (default: console.warn). */
   onWarning?: (message: string) => void;
@@ -108,13 +115,13 @@ export async function createDenseRetriever(corpus: Doc[], embedder: Embedder, op
     } catch (err) {
       if (!(err instanceof IndexProblem)) throw err;
       if (opts.mode === 'verify') {
-        const what = err.reason === 'missing' ? 'is missing' : `cannot be used (${err.reason}): ${err.message}`;
-        throw new InputError(`the dense index for this corpus and embedding model ${what}; build it with \`ragtax index <suite.yaml>\``);
+        const what = err.reason === 'missing' ? 'is missing; build' : `cannot be used (${err.reason}): ${err.message}; rebuild`;
+        throw new InputError(`the dense index ${folder} for this corpus and embedding model ${what} it with \`${opts.rebuildCommand ?? 'ragtax index <suite.yaml>'}\``);
       }
       if (err.reason !== 'missing') warn(`dense index ${folder} cannot be used (${err.reason}: ${err.message}); rebuilding it`);
     }
   } else if (opts.mode === 'verify') {
-    throw new InputError('verify needs a cache directory holding the dense index');
+    throw new InputError(`verify needs a cache directory holding the dense index; build it with \`${opts.rebuildCommand ?? 'ragtax index <suite.yaml>'}\``);
   }
 
   const loadedFromCache = index !== null;

@@ -2,13 +2,12 @@
 // declares the fields it adds to the suite's `retrieval` block (the suite schema is built from
 // them) and how it opens, with its indexes built or loaded from the cache. Shared by `ragtax run`
 // and `ragtax index`.
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import type { Doc, QaItem, Retriever } from '../types.js';
 import { cacheRoot } from '../util/cache-dir.js';
-import { bm25CacheKey, createBm25Retriever, type Bm25Retriever } from './bm25.js';
+import { createBm25Retriever, type Bm25Retriever } from './bm25.js';
 import { createDenseRetriever, type DenseRetriever, type DenseStage } from './dense.js';
 import type { Embedder } from './embedder.js';
 import { denseCacheDir, openDenseEmbedder, type DenseSettings } from './embedding-settings.js';
@@ -64,13 +63,12 @@ export function bm25CacheDir(retrievalCacheDir: string | undefined): string {
 
 async function openBm25(context: RetrieverContext): Promise<{ bm25: Bm25Retriever; bm25Seconds: number }> {
   const cacheDir = bm25CacheDir(context.cacheDir);
-  if (context.mode === 'verify') {
-    const file = path.join(cacheDir, `bm25-${bm25CacheKey(context.corpus)}.json`);
-    if (!existsSync(file)) throw new InputError(`the BM25 index for this corpus is missing (${file}); build it with \`ragtax index ${context.suiteFile}\``);
-  }
   const started = performance.now();
+  // Under verify, a missing or unusable index is an InputError naming it (createBm25Retriever).
   const bm25 = await createBm25Retriever(context.corpus, {
     cacheDir,
+    mode: context.mode,
+    suiteFile: context.suiteFile,
     onWarning: context.onWarning,
     onProgress: (done, total) => context.onProgress?.('bm25', done, total),
   });
@@ -86,6 +84,7 @@ async function openDense(context: RetrieverContext): Promise<{ dense: DenseRetri
       hnsw: { m: d.m, efConstruction: d.efConstruction, efSearch: d.efSearch },
       cacheDir: denseCacheDir(d, context.cacheDir),
       mode: context.mode,
+      rebuildCommand: `ragtax index ${context.suiteFile}`,
       onWarning: context.onWarning,
       onProgress: context.onProgress,
     });

@@ -7,7 +7,8 @@
 // dimension without complaint and aborts on some corrupt files, so the meta and the checksum are
 // checked before the native reader ever sees the file.
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { makeDirectory } from '../util/atomic-write.js';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -279,7 +280,7 @@ export class HnswIndex implements VectorIndex {
 export async function saveIndex(folder: string, index: VectorIndex, meta: Omit<IndexMeta, 'dataFile' | 'dataSha256' | 'dataBytes' | 'format'>): Promise<IndexMeta> {
   const temp = `${folder}.${process.pid}.${Date.now()}.tmp`;
   try {
-    await mkdir(temp, { recursive: true });
+    makeDirectory(temp, { label: 'dense index folder ' });
     const dataFile = await index.writeData(temp);
     const full = path.join(temp, dataFile);
     const written: IndexMeta = {

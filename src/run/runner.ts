@@ -2,14 +2,14 @@
 // Contexts and exemplars are computed once, before any model runs, so every model of a comparison
 // sees byte-identical documents; models are loaded one at a time to bound memory.
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { summarize } from '../aggregate/summarize.js';
 import { withClusters } from '../data/clusters.js';
 import { loadDataset, sampleItems } from '../data/load.js';
 import { InputError, messageOf } from '../errors.js';
 import { CachingGenerator, modelCacheKey } from '../cache/caching-generator.js';
-import { defaultGenerationCachePath, GenerationCache, generationKey, type CachedGeneration } from '../cache/generation-cache.js';
+import { defaultGenerationCachePath, deleteAdvice, GenerationCache, generationKey, type CachedGeneration } from '../cache/generation-cache.js';
 import { modelFingerprint, openModel } from '../models/backends.js';
 import { makeExemplar } from '../prompts/exemplars.js';
 import { pickExemplars } from '../prompts/fewshot.js';
@@ -29,6 +29,7 @@ import { identityDifferences, readRunFileForResume, recoverSamples, writeRunFile
 import { sampleKey } from '../rundir/sample-record.js';
 import { SamplesFile } from '../rundir/samples-file.js';
 import { RUN_FILE, SAMPLES_FILE, SUMMARY_FILE, type Manifest, type ModelTiming, type RetrievalSummary, type RunFile, type RunIdentity, type RunSummary } from '../rundir/types.js';
+import { isAtomicLeftover, makeDirectory, removeAtomicLeftovers } from '../util/atomic-write.js';
 import { sha256Json } from '../util/hash.js';
 import { createProgress, type Progress } from './progress.js';
 import { checkDeterminism, type DeterminismTarget } from './determinism.js';
@@ -58,12 +59,14 @@ function docText(docs: readonly Doc[]): string {
 }
 
 async function ensureEmptyOutDir(outDir: string): Promise<void> {
-  await mkdir(outDir, { recursive: true });
-  const entries = await readdir(outDir);
+  makeDirectory(outDir, { label: '--out ' });
+  // Leftovers of a run killed during an atomic write do not make the folder a run: removed.
+  const entries = (await readdir(outDir)).filter((name) => !isAtomicLeftover(name));
   if (entries.length > 0) {
     const hint = entries.includes(RUN_FILE) && !entries.includes(SUMMARY_FILE) ? '; it holds an unfinished run: add --resume to complete it' : '';
     throw new InputError(`${outDir}: output directory is not empty; choose another --out (existing results are never overwritten)${hint}`);
   }
+  await removeAtomicLeftovers(outDir);
 }
 
 /** The model part of generation-cache keys and of a run's identity. */
@@ -276,6 +279,7 @@ async function runModel(
   { samplesFile, progress, manifest, done, cache }: ModelTurn,
 ): Promise<{ records: SampleRecord[]; timing: Omit<ModelTiming, 'samples' | 'resumedSamples'> }> {
   const { model } = run;
+  if (model.cacheGenerations === false) cache = null; // `cache: false`: neither read nor written for this model
   let loadMs = 0;
   let loaded = run.opened;
   if (!loaded) {
@@ -292,6 +296,7 @@ async function runModel(
   let cachedSamples = 0;
   let modelCalls = 0;
   let weightsLoaded = loaded.load === undefined;
+  const notesAtStart = loaded.notes?.length ?? 0;
   for (const note of loaded.notes ?? []) progress.log(`note: model \`${model.name}\`: ${note}`);
   const model_ = loaded;
   // The model itself: weights loaded on the first call that reaches it, timed apart from generation.
@@ -373,6 +378,10 @@ async function runModel(
   } finally {
     await loaded.dispose();
   }
+  // Notes a backend made while generating (empty completions, a redacted key): logged, and kept in the manifest.
+  const newNotes = (loaded.notes ?? []).slice(notesAtStart);
+  for (const note of newNotes) progress.log(`note: model \`${model.name}\`: ${note}`);
+  if (newNotes.length > 0 && manifest.models[model.name]) manifest.models[model.name] = { ...manifest.models[model.name]!, notes: loaded.notes };
   const generationSeconds = generationMs / 1000;
   return {
     records,
@@ -457,10 +466,12 @@ function retrievalKs(suite: Suite): number[] {
 function openCache(options: RunOptions, progress: Progress): GenerationCache | null {
   if (options.cache === false) return null;
   const file = options.cachePath ?? defaultGenerationCachePath();
+  // A cache problem changes what the run costs and what a re-run can reuse: shown even under --quiet.
+  const warn = (message: string) => (options.quiet ? process.stderr.write(`warning: ${message}\n`) : progress.log(`warning: ${message}`));
   try {
-    return GenerationCache.open(file);
+    return GenerationCache.open(file, { onWarning: warn });
   } catch (error) {
-    progress.log(`warning: cannot open the generation cache ${file} (${messageOf(error)}); running without it (delete the file to start a new cache)`);
+    warn(`cannot open the generation cache ${file} (${messageOf(error)}); running without it: ${deleteAdvice(file)}`);
     return null;
   }
 }
@@ -472,6 +483,8 @@ export async function runSuite(options: RunOptions): Promise<{ summary: RunSumma
   const stored = options.resume ? await readRunFileForResume(outDir) : null;
   const createdOutDir = !stored && !existsSync(outDir);
   if (!stored) await ensureEmptyOutDir(outDir);
+  // A resumed run starts by removing the temporary files of writes its killed run left behind.
+  else await removeAtomicLeftovers(outDir);
   // The day chat templates see as `strftime_now`: the suite's, else the run's first day (kept on resume).
   const templateDate = options.suite.config.template_date ?? stored?.manifest.templateDate ?? new Date().toISOString().slice(0, 10);
   const suite = withTemplateDate(options.suite, templateDate);

@@ -3,12 +3,12 @@
 // sample. `ragtax run --resume` checks that the suite and models are still the same ones, drops a
 // torn last line left by a kill, keeps every complete record and generates only what is missing.
 import { readFile, truncate } from 'node:fs/promises';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { cellKey } from '../aggregate/cells.js';
 import { at, InputError, messageOf } from '../errors.js';
 import type { SampleRecord } from '../types.js';
-import { writeAtomically } from '../util/atomic-write.js';
+import { isAtomicLeftover, writeAtomically, writeFailure } from '../util/atomic-write.js';
 import { sampleKey, sampleRecordProblem } from './sample-record.js';
 import { RUN_FILE, type RunFile, type RunIdentity } from './types.js';
 
@@ -20,7 +20,7 @@ export async function writeRunFile(outDir: string, run: RunFile): Promise<void> 
 
 /** Entries that do not make a directory a run: leftovers of an atomic write killed before its rename. */
 function meaningfulEntries(outDir: string): string[] {
-  return readdirSync(outDir).filter((name) => !/\.tmp-\d+$/.test(name));
+  return readdirSync(outDir).filter((name) => !isAtomicLeftover(name));
 }
 
 /**
@@ -29,6 +29,7 @@ function meaningfulEntries(outDir: string): string[] {
  */
 export async function readRunFileForResume(outDir: string): Promise<RunFile | null> {
   if (!existsSync(outDir)) return null;
+  if (!statSync(outDir).isDirectory()) throw new InputError(`--out ${outDir}: is a file, not a directory`);
   const file = path.join(outDir, RUN_FILE);
   if (!existsSync(file)) {
     if (meaningfulEntries(outDir).length === 0) return null;
@@ -77,7 +78,11 @@ export async function recoverSamples(file: string, expected: ReadonlySet<string>
   const bytes = await readFile(file);
   const end = bytes.lastIndexOf(0x0a) + 1; // 0 when there is no newline at all
   const tornBytesDropped = bytes.length - end;
-  if (tornBytesDropped > 0) await truncate(file, end);
+  if (tornBytesDropped > 0) {
+    await truncate(file, end).catch((error: unknown) => {
+      throw writeFailure(file, error);
+    });
+  }
   const lines = bytes.subarray(0, end).toString('utf8').split('\n');
   const records: SampleRecord[] = [];
   const seen = new Set<string>();

@@ -36,6 +36,8 @@ export interface SuiteModel {
   identity: Record<string, string>;
   /** Backend settings the manifest records. */
   recorded: Record<string, string>;
+  /** `false`: its generations bypass the generation cache, read and write (default true). */
+  cacheGenerations?: boolean;
   /** How its chat prompts are made (also in `spec.chat`, for the backend). */
   chat: ChatOptions;
   /** Reasoning models: the thinking block is cut off before scoring. */
@@ -312,6 +314,7 @@ function resolveModel(name: string, entry: ModelEntry, context: SettingsContext,
     spec: { backend: entry.backend, ...resolved.spec, chat } as ModelSpec,
     identity: resolved.identity,
     recorded: resolved.recorded,
+    ...(resolved.cacheGenerations === false ? { cacheGenerations: false } : {}),
     chat,
     ...(reasoning ? { reasoning } : {}),
   };

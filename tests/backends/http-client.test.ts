@@ -5,7 +5,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { InputError, RuntimeFailure } from '../../src/errors.js';
+import { InputError, PartialGenerationError, RuntimeFailure } from '../../src/errors.js';
 import { openModel, modelFingerprint } from '../../src/models/backends.js';
 import type { DecodingParams, GenerationRequest } from '../../src/types.js';
 import { completion, delay, json, modelsList, testServer, TINY_CHAT, type TestServer } from './helpers.js';
@@ -14,6 +14,8 @@ const greedy = (maxNewTokens = 4, stop: string[] = []): DecodingParams => ({ max
 const requests = (n: number, decoding = greedy()): GenerationRequest[] => Array.from({ length: n }, (_, i) => ({ prompt: `prompt ${i}`, decoding }));
 const KEY = 'sk-client-test-91b2c3d4';
 const servers: TestServer[] = [];
+/** generate() fails with a PartialGenerationError (the rows that finished) whose cause is the failure. */
+const causeOf = (e: unknown): unknown => (e instanceof PartialGenerationError ? e.cause : e);
 after(async () => {
   await Promise.all(servers.map((s) => s.close()));
 });
@@ -96,7 +98,7 @@ describe('openai backend: retries and failures', () => {
     const model = await openModel(spec([s.url], { maxRetries: 2, apiKeyEnv: 'RAGTAX_CLIENT_TEST_KEY' }));
     const error = await model.generator.generate(requests(3)).then(
       () => assert.fail('expected a failure'),
-      (e: unknown) => e,
+      (e: unknown) => causeOf(e),
     );
     assert.ok(error instanceof RuntimeFailure, String(error));
     assert.equal(error.exitCode, 3);
@@ -114,7 +116,7 @@ describe('openai backend: retries and failures', () => {
       json(res, 400, { error: { message: 'max_tokens is too large' } });
     });
     const m1 = await openModel(spec([bad.url], { maxRetries: 4 }));
-    await assert.rejects(m1.generator.generate(requests(1)), (e: Error) => e instanceof RuntimeFailure && /HTTP 400.*max_tokens is too large/.test(e.message) && !/attempts/.test(e.message));
+    await assert.rejects(m1.generator.generate(requests(1)), (e: Error) => causeOf(e) instanceof RuntimeFailure && /HTTP 400.*max_tokens is too large/.test(e.message) && !/attempts/.test(e.message));
     assert.equal(bad.requests.filter((x) => x.url === '/v1/completions').length, 1);
 
     const silent = await server(async (req, res) => {
@@ -142,7 +144,7 @@ describe('openai backend: retries and failures', () => {
       const model = await openModel(spec([s.url], { maxRetries: 4 }));
       const error = await model.generator.generate(requests(1)).then(
         () => assert.fail('expected a failure'),
-        (e: unknown) => e,
+        (e: unknown) => causeOf(e),
       );
       assert.ok(error instanceof RuntimeFailure, String(error));
       assert.equal(error.exitCode, 3);

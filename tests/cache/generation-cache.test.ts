@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
 import { CachingGenerator, modelCacheKey } from '../../src/cache/caching-generator.js';
 import { GenerationCache, generationKey } from '../../src/cache/generation-cache.js';
 import { fingerprintModel } from '../../src/models/transformers/engine.js';
@@ -99,20 +100,29 @@ test('hits return the identical result, flagged, without a model call; misses go
   }
 });
 
-test('an unusable entry is a miss, and a broken cache is bypassed with a warning', async () => {
+test('an unusable entry is never stored or served, and a broken cache is bypassed with a warning', async () => {
   const file = path.join(tmp, 'broken.sqlite');
-  const cache = GenerationCache.open(file);
+  const warnings: string[] = [];
+  const cache = GenerationCache.open(file, { onWarning: (w) => warnings.push(w) });
   const key = generationKey('m', { prompt: 'p', decoding: greedy });
   cache.putMany('m', [[key, { text: 'x', finishReason: 'oops' as 'eos', promptTokens: 1, completionTokens: 1 }]]);
-  assert.equal(cache.getMany([key]).size, 0, 'an entry that is not a valid result is never served');
-  const warnings: string[] = [];
+  assert.equal(cache.size(), 0, 'an entry that is not a valid result is not stored');
+  assert.equal(cache.getMany([key]).size, 0);
   const inner = new CountingGenerator();
-  const caching = new CachingGenerator(inner, cache, 'm', (w) => warnings.push(w));
-  cache.close(); // every statement now throws
+  const caching = new CachingGenerator(inner, cache, 'm');
+  // Another process drops the table: every statement of this one now fails.
+  const other = new Database(file);
+  other.exec('DROP TABLE generations');
+  other.close();
   const results = await caching.generate([{ prompt: 'p', decoding: greedy }]);
   assert.equal(results[0]!.text, 'P/8');
   assert.equal(warnings.length, 1);
-  assert.match(warnings[0]!, /continuing without it/);
+  assert.match(warnings[0]!, /^the generation cache .*broken\.sqlite failed \(no such table: generations\); the run goes on without it: delete .*broken\.sqlite \(and broken\.sqlite-wal, broken\.sqlite-shm beside it, if present\) to start a new cache$/);
+  assert.equal(cache.usable, false);
+  await caching.generate([{ prompt: 'p', decoding: greedy }]);
+  assert.equal(inner.calls.length, 2, 'no cache any more: the model answers');
+  assert.equal(warnings.length, 1, 'warned once');
+  cache.close();
 
   const garbage = path.join(tmp, 'garbage.sqlite');
   writeFileSync(garbage, 'this is not a database '.repeat(100));

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { readJsonFile, readJsonl } from '../../src/data/jsonl.js';
+import { MAX_JSONL_LINE_BYTES, readJsonFile, readJsonl, readTextLines } from '../../src/data/jsonl.js';
 import { InputError } from '../../src/errors.js';
 import { scratchDir, scratchFile } from './helpers.js';
 
@@ -48,4 +48,82 @@ test('readJsonFile parses and reports bad JSON with the line', async () => {
   const truncated = scratchFile('truncated.json', '{"x": [1,');
   await assert.rejects(readJsonFile(truncated), (err: Error) => err instanceof InputError && /truncated\.json: invalid JSON/.test(err.message));
   await assert.rejects(readJsonFile(`${scratchDir()}/nope.json`), /nope\.json: file not found/);
+});
+
+// ---- Line reading: the byte limit, line breaks, chunk boundaries ----------------------------------
+
+/** A JSONL file whose line 2 is one JSON object of about `bytes` bytes (written in 1 MiB pieces). */
+function hugeLineFile(name: string, bytes: number): { file: string; lineBytes: number } {
+  const file = path.join(scratchDir(), name);
+  const head = '{"id": "big", "question": "';
+  const tail = '", "answers": ["x"]}';
+  const fd = openSync(file, 'w');
+  try {
+    writeSync(fd, '{"id": "a", "question": "q?", "answers": ["x"]}\n');
+    writeSync(fd, head);
+    const piece = Buffer.alloc(1 << 20, 'a');
+    const body = bytes - head.length - tail.length;
+    for (let left = body; left > 0; left -= piece.length) writeSync(fd, left >= piece.length ? piece : piece.subarray(0, left));
+    writeSync(fd, `${tail}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  return { file, lineBytes: bytes };
+}
+
+test('a line over MAX_JSONL_LINE_BYTES is refused with file:line and both sizes, not read into memory', async () => {
+  assert.equal(MAX_JSONL_LINE_BYTES, 64 * 1024 * 1024);
+  const { file, lineBytes } = hugeLineFile('huge-line.jsonl', 70 * 1024 * 1024);
+  try {
+    await assert.rejects(readJsonl(file), (err: Error) => {
+      assert.ok(err instanceof InputError, `${err.name}: ${err.message}`);
+      assert.equal(err.message, `${file}:2: line is ${lineBytes} bytes, over the limit of ${MAX_JSONL_LINE_BYTES} bytes (64 MiB)`);
+      return true;
+    });
+  } finally {
+    rmSync(file, { force: true });
+  }
+});
+
+test('the limit is exact: a line of maxLineBytes is read, one byte more is refused (CRLF not counted)', async () => {
+  const line = '{"a":"' + 'x'.repeat(93) + '"}'; // 101 bytes
+  assert.equal(Buffer.byteLength(line), 101);
+  const ok = scratchFile('limit-ok.jsonl', `${line}\r\n${line}`);
+  assert.equal((await collect(readTextLines(ok, { maxLineBytes: 101 }))).length, 2);
+  const over = scratchFile('limit-over.jsonl', `${line}\n{"a":"${'x'.repeat(94)}"}\n`);
+  await assert.rejects(collect(readTextLines(over, { maxLineBytes: 101 })), /limit-over\.jsonl:2: line is 102 bytes, over the limit of 101 bytes/);
+});
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
+test('line breaks as readline counts them: LF, CRLF and a lone CR; an empty last line is not a line', async () => {
+  const file = scratchFile('breaks.txt', 'a\r\nb\rc\n\nd\r\n');
+  assert.deepEqual(await collect(readTextLines(file)), [
+    { line: 1, text: 'a' },
+    { line: 2, text: 'b' },
+    { line: 3, text: 'c' },
+    { line: 4, text: '' },
+    { line: 5, text: 'd' },
+  ]);
+  assert.deepEqual(await collect(readTextLines(scratchFile('no-final-newline.txt', 'x\ny'))), [
+    { line: 1, text: 'x' },
+    { line: 2, text: 'y' },
+  ]);
+  assert.deepEqual(await collect(readTextLines(scratchFile('empty.txt', ''))), []);
+});
+
+test('multi-byte characters and CRLF split across read chunks decode intact', async () => {
+  // 3 MiB of 'é' (2 bytes each) forces several chunk boundaries, some inside a character.
+  const long = 'é'.repeat(3 * 1024 * 1024 / 2 + 1);
+  const text = `${JSON.stringify({ s: long })}\r\n${JSON.stringify({ s: 'ü€😀' })}\r\n`;
+  const records = await readJsonl(scratchFile('utf8.jsonl', text));
+  assert.equal((records[0]!.value as { s: string }).s, long);
+  assert.deepEqual(records.map((r) => r.line), [1, 2]);
+  assert.equal((records[1]!.value as { s: string }).s, 'ü€😀');
+  const gz = await readJsonl(scratchFile('utf8.jsonl.gz', text));
+  assert.equal((gz[0]!.value as { s: string }).s, long);
 });

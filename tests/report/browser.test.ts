@@ -1,6 +1,7 @@
 // report.html in headless Chromium: charts render, no console errors, a <script> in a response shows
-// as text, the outcome filter works; a screenshot goes to the test's temp dir. Skips when Chromium is
-// not installed.
+// as text, the outcome filter works; a screenshot goes to the test's temp dir; long unbroken text
+// (a 200,000-character question) wraps instead of widening the page. Skips when Chromium is not
+// installed.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -15,14 +16,23 @@ const CHROMIUM = process.env.RAGTAX_CHROMIUM ?? '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 const HOSTILE = '<script>window.__xss = 1</script><b>not bold</b>';
 
+/** One tiny run shared by the tests of this file (a few seconds). */
+let shared: { tmp: string; run: string } | undefined;
+function sharedRun(): { tmp: string; run: string } {
+  if (!shared) {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'ragtax-browser-'));
+    shared = { tmp, run: tinyRun(tmp) };
+  }
+  return shared;
+}
+
 test('report.html renders in headless Chromium', async (t) => {
   if (!existsSync(CHROMIUM)) {
     t.skip(`Chromium not found at ${CHROMIUM} (install Debian's chromium or set RAGTAX_CHROMIUM)`);
     return;
   }
   const { chromium } = await import('playwright-core');
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'ragtax-browser-'));
-  const run = tinyRun(tmp);
+  const { tmp, run } = sharedRun();
   assert.ok(statSync(path.join(run, 'report.html')).size > 100_000, '`ragtax run` writes report.html with Chart.js inlined');
 
   // Plant: base right and instruct (raw) refused on q2 at nores k=1, and a hostile base response.
@@ -129,6 +139,76 @@ test('report.html renders in headless Chromium', async (t) => {
     assert.equal(await page.locator('#sensitivity th').nth(1).textContent(), 'suite setting');
     assert.ok(await page.evaluate(() => (window as unknown as { ragtaxCharts: { canvas: HTMLCanvasElement }[] }).ragtaxCharts.some((c) => c.canvas.id === 'chart-sensitivity')));
     assert.deepEqual(errors, [], 'no console errors on the swept report');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('report.html wraps long unbroken text: a 200,000-character question does not widen the page', async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`Chromium not found at ${CHROMIUM} (install Debian's chromium or set RAGTAX_CHROMIUM)`);
+    return;
+  }
+  const { chromium } = await import('playwright-core');
+  const { tmp, run } = sharedRun();
+  // No spaces anywhere: the question, the prompt that quotes it, a response and its scored text.
+  const question = 'Q'.repeat(200_000);
+  const response = 'R'.repeat(50_000);
+  const samples = readSamples(run).map((s) => {
+    if (s.itemId !== 'q2') return s;
+    const planted = { ...s, question, prompt: `${s.prompt}${question}` };
+    return s.model === 'base' ? { ...planted, response, scoredText: `${response}S` } : planted;
+  });
+  const file = path.join(tmp, 'long.html');
+  writeFileSync(file, await buildHtmlReport(readSummary(run), samples));
+
+  let browser;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  } catch (err) {
+    t.skip(`Chromium did not start: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    return;
+  }
+  try {
+    for (const width of [1400, 400]) {
+      for (const view of ['pairs', 'samples']) {
+        const page = await browser.newPage({ viewport: { width, height: 900 } });
+        const errors: string[] = [];
+        page.on('pageerror', (e) => errors.push(String(e)));
+        await page.goto(pathToFileURL(file).href);
+        await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+        await page.selectOption('#f-view', view);
+        await page.fill('#f-search', 'q2');
+        assert.ok((await page.locator('#samples .entry').count()) > 0, `${view}: the planted item is shown`);
+        // Every prompt opened: a closed <details> takes no width.
+        await page.evaluate(() => document.querySelectorAll('details').forEach((d) => (d.open = true)));
+        const layout = await page.evaluate(() => {
+          const wide: string[] = [];
+          for (const node of Array.from(document.body.querySelectorAll('*'))) {
+            const e = node as HTMLElement;
+            const r = e.getBoundingClientRect();
+            // An element wider than the window, or one that scrolls sideways inside itself.
+            if (r.right > window.innerWidth + 2 || e.scrollWidth > e.clientWidth + 2 && getComputedStyle(e).overflowX !== 'visible' && e.tagName !== 'CANVAS') {
+              wide.push(`${e.tagName.toLowerCase()}.${e.className} right=${Math.round(r.right)} scrollWidth=${e.scrollWidth}`);
+            }
+          }
+          return { scrollWidth: document.documentElement.scrollWidth, bodyScrollWidth: document.body.scrollWidth, innerWidth: window.innerWidth, wide: wide.slice(0, 8) };
+        });
+        const where = `${width} px, ${view} view`;
+        assert.ok(layout.scrollWidth <= layout.innerWidth + 2, `${where}: page scrollWidth ${layout.scrollWidth} > viewport ${layout.innerWidth}; ${layout.wide.join('; ')}`);
+        assert.ok(layout.bodyScrollWidth <= layout.innerWidth + 2, `${where}: body scrollWidth ${layout.bodyScrollWidth}`);
+        assert.deepEqual(layout.wide, [], `${where}: elements wider than the viewport`);
+        const shown = await page.locator('#samples .item-head strong').first().textContent();
+        assert.equal(shown?.length, question.length, `${where}: the whole question is shown (wrapped, not cut)`);
+        assert.deepEqual(errors, [], `${where}: no page errors`);
+        if (width === 400 && view === 'pairs') {
+          const shot = path.join(tmp, 'report-long-400.png');
+          await page.screenshot({ path: shot });
+          t.diagnostic(`screenshot: ${shot}`);
+        }
+        await page.close();
+      }
+    }
   } finally {
     await browser.close();
   }

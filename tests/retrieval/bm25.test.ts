@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { readRagtaxCorpus } from '../../src/data/formats/ragtax.js';
+import { InputError } from '../../src/errors.js';
 import { bm25CacheKey, createBm25Retriever } from '../../src/retrieval/bm25.js';
 import { tokenize } from '../../src/retrieval/tokenize.js';
 import type { Doc } from '../../src/types.js';
@@ -92,4 +93,53 @@ test('a corrupt cache file is rebuilt with a warning', async () => {
   const again = await createBm25Retriever(corpus, { cacheDir, onWarning: (m) => warnings.push(m) });
   assert.equal(again.loadedFromCache, true, 'the rebuilt index replaced the corrupt file');
   assert.equal(warnings.length, 1);
+});
+
+test('the index file carries a checksum: a changed byte that still parses is caught and rebuilt', async () => {
+  const cacheDir = freshCacheDir();
+  const corpus = await readRagtaxCorpus(fixture('corpus.jsonl'));
+  const built = await createBm25Retriever(corpus, { cacheDir });
+  const text = readFileSync(built.cachePath!, 'utf8');
+  assert.doesNotThrow(() => JSON.parse(text), 'still one JSON document');
+  // A term frequency of 1 becomes 2: valid JSON, a valid MiniSearch index, wrong scores.
+  const tampered = text.replace(/":1\}/, '":2}');
+  assert.notEqual(tampered, text);
+  writeFileSync(built.cachePath!, tampered);
+  const warnings: string[] = [];
+  const rebuilt = await createBm25Retriever(corpus, { cacheDir, onWarning: (m) => warnings.push(m) });
+  assert.equal(rebuilt.loadedFromCache, false);
+  assert.match(warnings.join('\n'), /corrupt \(its data does not match its checksum\); rebuilding it/);
+  assert.equal(readFileSync(built.cachePath!, 'utf8'), text, 'rebuilt identically');
+});
+
+test('verify mode: a missing, corrupt or tampered index is an InputError naming it and the rebuild command; nothing is written', async () => {
+  const cacheDir = freshCacheDir();
+  const corpus = await readRagtaxCorpus(fixture('corpus.jsonl'));
+  const verify = { cacheDir, mode: 'verify' as const, suiteFile: 'suites/x.yaml', onWarning: () => assert.fail('no warning in verify mode') };
+  const file = path.join(cacheDir, `bm25-${bm25CacheKey(corpus)}.json`);
+  const expectError = async (reason: RegExp) =>
+    assert.rejects(createBm25Retriever(corpus, verify), (err: Error) => {
+      assert.ok(err instanceof InputError, `${err.name}: ${err.message}`);
+      assert.match(err.message, reason);
+      assert.ok(err.message.includes(file), err.message);
+      assert.match(err.message, /; (re)?build it with `ragtax index suites\/x\.yaml`$/);
+      return true;
+    });
+  await expectError(/^the BM25 index for this corpus is missing/);
+  assert.deepEqual(readdirSync(cacheDir), [], 'nothing built');
+
+  const built = await createBm25Retriever(corpus, { cacheDir });
+  const good = readFileSync(file, 'utf8');
+  assert.equal((await createBm25Retriever(corpus, verify)).loadedFromCache, true);
+  for (const [damage, reason] of [
+    [good.slice(0, 200), /cannot be used \(corrupt: .*\)/],
+    [good.replace(/":1\}/, '":2}'), /cannot be used \(corrupt: its data does not match its checksum\)/],
+    ['{"documentCount": 8}', /cannot be used \(corrupt: not a ragtax BM25 index file/],
+    [good.replace(/"documents":8/, '"documents":9'), /cannot be used \(corrupt: holds 9 documents by its header, 8 by its data, expected 8\)/],
+  ] as const) {
+    writeFileSync(file, damage);
+    await expectError(reason);
+    assert.equal(readFileSync(file, 'utf8'), damage, 'the damaged file is left as it was');
+    assert.deepEqual(readdirSync(cacheDir), [path.basename(built.cachePath!)], 'no file written');
+  }
 });

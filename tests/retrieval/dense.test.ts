@@ -164,3 +164,27 @@ test('a missing index is an error under verify; a truncated one is rebuilt, neve
   assert.equal(warnings.length, 1);
   assert.equal((await rebuilt.search(['document number 3'], 1))[0]![0]!.doc.id, 'd3');
 });
+
+test('verify errors name the index folder and the rebuild command; nothing is written', async () => {
+  const dir = freshDir();
+  const docs = corpus(12);
+  await assert.rejects(createDenseRetriever(docs, fakeEmbedder(), { cacheDir: dir, mode: 'verify' }), (err: Error) => {
+    assert.ok(err instanceof InputError);
+    assert.match(err.message, new RegExp(`^the dense index ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/[0-9a-f]{32} for this corpus and embedding model is missing; build it with \`ragtax index <suite\\.yaml>\`$`));
+    return true;
+  });
+  assert.deepEqual(readdirSync(dir), [], 'nothing built under verify');
+  const built = await createDenseRetriever(docs, fakeEmbedder(), { index: 'exact', cacheDir: dir });
+  const data = path.join(built.indexPath!, 'vectors.f32');
+  const bytes = readFileSync(data);
+  bytes[5] = bytes[5]! ^ 0xff; // same size, other content
+  writeFileSync(data, bytes);
+  await assert.rejects(createDenseRetriever(docs, fakeEmbedder(), { index: 'exact', cacheDir: dir, mode: 'verify' }), (err: Error) => {
+    assert.ok(err instanceof InputError);
+    assert.ok(err.message.startsWith(`the dense index ${built.indexPath} `), err.message);
+    assert.match(err.message, /cannot be used \(corrupt\): .*does not match the checksum in its meta\.json; rebuild it with `ragtax index <suite\.yaml>`$/);
+    return true;
+  });
+  assert.deepEqual(readFileSync(data), bytes, 'the damaged file is left as it was');
+  assert.deepEqual(readdirSync(dir), [path.basename(built.indexPath!)]);
+});

@@ -5,14 +5,11 @@
 // BEIR has no answers: items carry `answers: []`, so QA scoring does not apply to them; BEIR is
 // for retrieval metrics (recall@k, nDCG@10, MRR: src/retrieval/metrics.ts). Files may be gzipped
 // (`corpus.jsonl.gz`).
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
-import type { Readable } from 'node:stream';
-import { at, InputError, messageOf } from '../../errors.js';
+import { at, InputError } from '../../errors.js';
 import type { Doc, QaItem } from '../../types.js';
-import { readJsonlRecords } from '../jsonl.js';
+import { readJsonlRecords, readTextLines } from '../jsonl.js';
 import { IdRegistry, idField, parseOrThrow, record, stringField } from './validate.js';
 
 const corpusLine = record({
@@ -62,37 +59,22 @@ interface QrelRow {
 }
 
 async function readQrels(file: string): Promise<QrelRow[]> {
-  let input: Readable = createReadStream(file);
-  if (file.endsWith('.gz')) input = input.pipe(createGunzip());
   const rows: QrelRow[] = [];
-  let line = 0;
-  const lines = createInterface({ input, crlfDelay: Infinity });
-  try {
-    for await (const raw of lines) {
-      line += 1;
-      const text = raw.replace(/^\uFEFF/, '');
-      if (text.trim() === '') continue;
-      const cells = text.split('\t');
-      if (line === 1) {
-        if (cells[0]?.trim() !== 'query-id') {
-          throw new InputError(at(file, 1, 'expected the header `query-id<TAB>corpus-id<TAB>score`'));
-        }
-        continue;
+  for await (const { line, text } of readTextLines(file)) {
+    if (text.trim() === '') continue;
+    const cells = text.split('\t');
+    if (line === 1) {
+      if (cells[0]?.trim() !== 'query-id') {
+        throw new InputError(at(file, 1, 'expected the header `query-id<TAB>corpus-id<TAB>score`'));
       }
-      if (cells.length !== 3) throw new InputError(at(file, line, `expected 3 tab-separated columns (query-id, corpus-id, score), got ${cells.length}`));
-      const [query, doc, score] = cells.map((c) => c.trim()) as [string, string, string];
-      const grade = Number(score);
-      if (query === '' || doc === '') throw new InputError(at(file, line, 'empty query-id or corpus-id'));
-      if (score === '' || !Number.isInteger(grade)) throw new InputError(at(file, line, `score must be a whole number, got \`${score}\``));
-      rows.push({ line, query, doc, grade });
+      continue;
     }
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(at(file, undefined, code === 'ENOENT' ? 'file not found' : `cannot read: ${messageOf(err)}`));
-  } finally {
-    lines.close();
-    input.destroy();
+    if (cells.length !== 3) throw new InputError(at(file, line, `expected 3 tab-separated columns (query-id, corpus-id, score), got ${cells.length}`));
+    const [query, doc, score] = cells.map((c) => c.trim()) as [string, string, string];
+    const grade = Number(score);
+    if (query === '' || doc === '') throw new InputError(at(file, line, 'empty query-id or corpus-id'));
+    if (score === '' || !Number.isInteger(grade)) throw new InputError(at(file, line, `score must be a whole number, got \`${score}\``));
+    rows.push({ line, query, doc, grade });
   }
   if (rows.length === 0) throw new InputError(at(file, undefined, 'no judgements (only a header)'));
   return rows;

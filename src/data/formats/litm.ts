@@ -5,16 +5,17 @@
 import { z } from 'zod';
 import { InputError, at } from '../../errors.js';
 import type { Doc, QaItem, ScoredDoc } from '../../types.js';
-import { readJsonlRecords } from '../jsonl.js';
+import { ExactInteger, readJsonlRecords } from '../jsonl.js';
 import { contentDocId, contentKey } from './doc-id.js';
 import { answersField, idField, parseOrThrow, record, stringField } from './validate.js';
 
 // Retrieval-results files store scores as numbers or numeric strings.
+// (A score is a number: an integer too long for a double is read as its nearest double.)
 const scoreField = z
-  .union([z.number(), z.string().regex(/^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/)], {
+  .union([z.number(), z.instanceof(ExactInteger), z.string().regex(/^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/)], {
     errorMap: () => ({ message: 'expected a number' }),
   })
-  .transform(Number);
+  .transform((v) => Number(v instanceof ExactInteger ? v.text : v));
 
 const ctxRecord = record({
   title: stringField(),

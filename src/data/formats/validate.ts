@@ -1,6 +1,7 @@
 // Shared zod helpers for the format readers: one `file:line: field `x`: message` per issue.
 import { z as zod, type z } from 'zod';
 import { InputError, at } from '../../errors.js';
+import { ExactInteger } from '../jsonl.js';
 
 /** `answers`, `ctxs[2].title`: the path of a zod issue as a reader would write it. */
 export function fieldPath(path: readonly (string | number)[]): string {
@@ -49,13 +50,29 @@ export function stringField(opts: { nonEmpty?: boolean } = {}): z.ZodType<string
   return opts.nonEmpty ? base.refine((s) => s.trim() !== '', { message: 'expected a non-empty string' }) : base;
 }
 
-/** An id: a non-empty string, or an integer (turned into its decimal string). */
+/**
+ * An id: a non-empty string, or an integer, which becomes its decimal string exactly as written (an
+ * integer beyond ±2^53 arrives as an ExactInteger from the JSON reader, digits intact). A number
+ * that is not a safe integer (written with an exponent or a fraction, e.g. `3.29e18`) may already
+ * have lost digits: it is refused, with a hint to quote it.
+ */
 export const idField = zod
-  .union([zod.string(), zod.number().int()], {
+  .union([zod.string(), zod.number(), zod.instanceof(ExactInteger)], {
     errorMap: () => ({ message: 'expected a non-empty string or an integer' }),
   })
-  .transform((v) => String(v))
-  .refine((s) => s.trim() !== '', { message: 'expected a non-empty string or an integer' });
+  .superRefine((v, ctx) => {
+    if (typeof v === 'string') {
+      if (v.trim() === '') ctx.addIssue({ code: 'custom', message: 'expected a non-empty string or an integer' });
+    } else if (typeof v === 'number' && !Number.isInteger(v)) {
+      ctx.addIssue({ code: 'custom', message: `expected a non-empty string or an integer, got ${v}` });
+    } else if (typeof v === 'number' && !Number.isSafeInteger(v)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `the id ${v} is a number more than 2^53 in magnitude, which JSON readers round (it may not be the id as written); quote it as a string`,
+      });
+    }
+  })
+  .transform((v) => (v instanceof ExactInteger ? v.text : String(v)));
 
 /** `answers`: at least one answer, each a string that is not blank (a blank answer would match any text). */
 export const answersField = zod.custom<string[]>(

@@ -21,13 +21,21 @@
 // Token counts for the context-overflow check: the local `tokenizer` folder if given, else the
 // server's /tokenize (vLLM, `ragtax serve`) if it answers, else the check is skipped and a note is
 // printed and recorded in the manifest (never silently).
+//
+// What comes back: a completion body is checked (checkCompletion) before it is used; a malformed one
+// (no `choices`, no text, a field of the wrong type) is retried like a 5xx and then stops the run
+// naming the suite's model, the endpoint and what was wrong (see http-pool.ts). An empty text is
+// accepted (a model may stop at once) but counted: the model's `notes` then say how many. The API
+// key's value is replaced by `[redacted]` in every text this backend returns (completions, the
+// fingerprint's server facts, messages), and a note counts the completions that held it. A batch
+// that fails part-way throws PartialGenerationError with the rows that finished.
 
 import { createHash } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { InputError, messageOf, RuntimeFailure } from '../../errors.js';
+import { InputError, messageOf, PartialGenerationError } from '../../errors.js';
 import type {
   ChatRenderer,
   DecodingParams,
@@ -38,7 +46,7 @@ import type {
   LoadedModel,
   ModelFingerprint,
 } from '../../types.js';
-import { displayUrl, EndpointPool, normaliseEndpoint } from './http-pool.js';
+import { displayUrl, EndpointPool, normaliseEndpoint, type ResponseCheck } from './http-pool.js';
 import type { OpenAIModelSpec } from './settings.js';
 import type { ModelEngine } from '../backend.js';
 
@@ -86,7 +94,7 @@ export async function openOpenAIModel(spec: OpenAIModelSpec): Promise<LoadedMode
   const p = await probe(spec);
   const chatMode = spec.chatMode ?? 'server';
   const maxStops = spec.maxStops ?? DEFAULTS.maxStops;
-  const generator = new OpenAIGenerator(p.pool, spec.model, maxStops, spec.chat?.templateKwargs);
+  const generator = new OpenAIGenerator(p.pool, spec.model, maxStops, spec.chat?.templateKwargs, spec.name, spec.apiKeyEnv);
   const { tokenizer } = p;
   return {
     name: spec.name,
@@ -103,7 +111,11 @@ export async function openOpenAIModel(spec: OpenAIModelSpec): Promise<LoadedMode
       chatMode === 'rendered' && tokenizer
         ? tokenizer.promptStack
         : { chatTemplate: 'the server\'s own (chat_mode: server)', bos: { raw: 'as the server\'s tokenizer adds it', chat: 'as the server renders it (vLLM adds none)' } },
-    notes: p.notes,
+    // Read when asked: the probe's notes, then what generation has found so far (empty completions,
+    // an echoed API key).
+    get notes() {
+      return [...p.notes, ...generator.notes];
+    },
     fingerprint: p.fingerprint,
     dispose: async () => {},
   };
@@ -144,16 +156,21 @@ async function probe(spec: OpenAIModelSpec): Promise<Probe> {
     const entry = entries.find((m) => m?.id === spec.model);
     if (!entry) {
       const ids = entries.map((m) => String(m?.id)).join(', ') || 'none';
-      throw new InputError(`model '${spec.name}': ${displayUrl(endpoint)} does not serve model '${spec.model}' (GET /v1/models lists: ${ids}); set \`model\` to one of them`);
+      throw new InputError(pool.redact(`model '${spec.name}': ${displayUrl(endpoint)} does not serve model '${spec.model}' (GET /v1/models lists: ${ids}); set \`model\` to one of them`));
     }
+    // The server's own words go to the manifest: without the key, should a server echo it.
+    const fact = (value: unknown) => {
+      const text = stringOrNull(value);
+      return text === null ? null : pool.redact(text);
+    };
     served.push({
       endpoint: displayUrl(endpoint),
       id: spec.model,
-      owned_by: stringOrNull(entry.owned_by),
-      root: stringOrNull(entry.root),
-      parent: stringOrNull(entry.parent),
+      owned_by: fact(entry.owned_by),
+      root: fact(entry.root),
+      parent: fact(entry.parent),
       max_model_len: typeof entry.max_model_len === 'number' ? entry.max_model_len : null,
-      ...(typeof entry.ragtax_fingerprint === 'string' ? { ragtax_fingerprint: entry.ragtax_fingerprint } : {}),
+      ...(typeof entry.ragtax_fingerprint === 'string' ? { ragtax_fingerprint: pool.redact(entry.ragtax_fingerprint) } : {}),
     });
   }
   const identity = (s: ServedModel) => JSON.stringify([s.root, s.parent, s.max_model_len, s.ragtax_fingerprint ?? null]);
@@ -296,17 +313,82 @@ interface CompletionChoice {
 }
 
 interface CompletionResponse {
-  choices?: CompletionChoice[];
-  usage?: { prompt_tokens?: number; completion_tokens?: number };
+  choices: CompletionChoice[];
+  usage?: { prompt_tokens?: number; completion_tokens?: number } | null;
 }
 
+/** `a string`, `a number`, `an array`, `null`… for messages about a field of the wrong type. */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  const type = typeof value;
+  return type === 'object' ? 'an object' : `a ${type}`;
+}
+
+/** The first bytes of a body, one line, for messages. */
+function excerpt(json: unknown): string {
+  const text = JSON.stringify(json) ?? String(json);
+  return text.length > 120 ? `${text.slice(0, 120)}…` : text;
+}
+
+/**
+ * What is wrong with a completion body, or undefined when it is usable: a JSON object whose
+ * `choices[0]` has a string `text` (/v1/completions) or a `message` whose `content` is a string or
+ * null (/v1/chat/completions; null and absent are an empty text, as vLLM sends when every token
+ * went to a reasoning block); `usage` counts, when present, are numbers. Other fields are optional.
+ */
+export function checkCompletion(json: unknown, chat: boolean): string | undefined {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return `the response is ${kindOf(json)}, not a JSON object (body: ${excerpt(json)})`;
+  const body = json as Json;
+  const choices = body.choices;
+  if (choices === undefined || choices === null) {
+    const error = body.error;
+    const said = typeof error === 'string' ? error : typeof error === 'object' && error !== null && typeof (error as Json).message === 'string' ? ((error as Json).message as string) : undefined;
+    return `the response has no \`choices\` array (${said !== undefined ? `the server says: ${said.replace(/\s+/g, ' ').slice(0, 200)}` : `body: ${excerpt(json)}`})`;
+  }
+  if (!Array.isArray(choices)) return `\`choices\` is ${kindOf(choices)}, not an array (body: ${excerpt(json)})`;
+  if (choices.length === 0) return `\`choices\` is empty (body: ${excerpt(json)})`;
+  const choice = choices[0] as unknown;
+  if (typeof choice !== 'object' || choice === null || Array.isArray(choice)) return `\`choices[0]\` is ${kindOf(choice)}, not an object (body: ${excerpt(json)})`;
+  const c = choice as Json;
+  if (chat) {
+    const message = c.message;
+    if (message === undefined || message === null) return `\`choices[0].message\` is missing (body: ${excerpt(json)})`;
+    if (typeof message !== 'object' || Array.isArray(message)) return `\`choices[0].message\` is ${kindOf(message)}, not an object (body: ${excerpt(json)})`;
+    const content = (message as Json).content;
+    if (content !== undefined && content !== null && typeof content !== 'string') return `\`choices[0].message.content\` is ${kindOf(content)}, not a string (body: ${excerpt(json)})`;
+  } else {
+    if (c.text === undefined || c.text === null) return `\`choices[0].text\` is missing (body: ${excerpt(json)})`;
+    if (typeof c.text !== 'string') return `\`choices[0].text\` is ${kindOf(c.text)}, not a string (body: ${excerpt(json)})`;
+  }
+  const usage = body.usage;
+  if (usage !== undefined && usage !== null) {
+    if (typeof usage !== 'object' || Array.isArray(usage)) return `\`usage\` is ${kindOf(usage)}, not an object (body: ${excerpt(json)})`;
+    for (const field of ['prompt_tokens', 'completion_tokens']) {
+      const value = (usage as Json)[field];
+      if (value !== undefined && value !== null && typeof value !== 'number') return `\`usage.${field}\` is ${kindOf(value)}, not a number (body: ${excerpt(json)})`;
+    }
+  }
+  return undefined;
+}
+
+const checkText: ResponseCheck = (json) => checkCompletion(json, false);
+const checkChat: ResponseCheck = (json) => checkCompletion(json, true);
+
 export class OpenAIGenerator implements Generator {
+  private empty = 0;
+  private keyEchoes = 0;
+
   constructor(
     private readonly pool: EndpointPool,
     private readonly model: string,
     private readonly maxStops: number,
     /** Sent with chat requests as vLLM's `chat_template_kwargs` (e.g. `{enable_thinking: false}`). */
     private readonly templateKwargs?: Record<string, unknown>,
+    /** The suite's name for the model, in notes. */
+    private readonly label: string = model,
+    /** The name of the key's environment variable, in notes. */
+    private readonly apiKeyEnv?: string,
   ) {}
 
   /** Peak requests in flight per endpoint so far. */
@@ -314,20 +396,54 @@ export class OpenAIGenerator implements Generator {
     return [...this.pool.peakInFlight];
   }
 
+  /** Requests in flight now, per endpoint. */
+  get inFlight(): number[] {
+    return this.pool.inFlight;
+  }
+
+  /** Completions whose text the server sent empty, so far. */
+  get emptyCompletions(): number {
+    return this.empty;
+  }
+
+  /** What generation found so far that a run should say (LoadedModel.notes). */
+  get notes(): string[] {
+    const notes: string[] = [];
+    const n = this.empty;
+    if (n > 0) notes.push(`${n} empty completion${n === 1 ? '' : 's'} from model '${this.label}' (the server returned no text; each is scored as an empty answer)`);
+    const k = this.keyEchoes;
+    if (k > 0) {
+      notes.push(`the API key${this.apiKeyEnv ? ` (${this.apiKeyEnv})` : ''} appeared in ${k} completion${k === 1 ? '' : 's'} from model '${this.label}' and was replaced by [redacted]`);
+    }
+    return notes;
+  }
+
+  /**
+   * Sends every request at once (the pool bounds what is in flight). When one fails for good the
+   * others are cancelled (in flight: aborted; waiting or backing off: never sent) and awaited, then
+   * a PartialGenerationError carries the results that had finished, by request index, and the
+   * failure as its cause.
+   */
   async generate(requests: GenerationRequest[]): Promise<GenerationResult[]> {
-    // One request failing for good cancels the others: the run stops with that failure.
     const controller = new AbortController();
     setMaxListeners(0, controller.signal); // one listener per request in flight or waiting
-    const pending = requests.map((r) =>
-      this.one(r, controller.signal).catch((error: unknown) => {
-        if (!controller.signal.aborted) controller.abort(error);
-        throw error;
+    const finished = new Array<GenerationResult | undefined>(requests.length).fill(undefined);
+    let failure: { error: unknown } | undefined;
+    await Promise.all(
+      requests.map(async (r, i) => {
+        try {
+          finished[i] = await this.one(r, controller.signal);
+        } catch (error) {
+          // The first failure is the cause; the others are its cancellations (or later failures).
+          if (failure === undefined) {
+            failure = { error };
+            controller.abort(error);
+          }
+        }
       }),
     );
-    const settled = await Promise.allSettled(pending);
-    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-    if (failed) throw controller.signal.reason ?? failed.reason;
-    return settled.map((s) => (s as PromiseFulfilledResult<GenerationResult>).value);
+    if (failure !== undefined) throw new PartialGenerationError<GenerationResult>(finished, failure.error);
+    return finished as GenerationResult[];
   }
 
   private async one(request: GenerationRequest, signal: AbortSignal): Promise<GenerationResult> {
@@ -354,11 +470,16 @@ export class OpenAIGenerator implements Generator {
         ? { ...common, messages: request.messages, ...(this.templateKwargs !== undefined ? { chat_template_kwargs: this.templateKwargs } : {}) }
         : { ...common, prompt: request.prompt, ...rendered },
       signal,
+      chat ? checkChat : checkText,
     )) as CompletionResponse;
     const latencyMs = performance.now() - started;
-    const choice = response?.choices?.[0];
-    if (!choice) throw new RuntimeFailure(`model '${this.model}': the server's response has no choices`);
-    const raw = (chat ? choice.message?.content : choice.text) ?? '';
+    // checkCompletion has made sure these have the right types.
+    const choice = response.choices[0]!;
+    const sent = (chat ? choice.message?.content : choice.text) ?? '';
+    if (sent === '') this.empty += 1;
+    // The key is removed before the stop strings are applied, so that a cut cannot leave part of it.
+    const { text: raw, count } = this.pool.redactKey(sent);
+    if (count > 0) this.keyEchoes += 1;
     const { text, cut } = cutAtStop(raw, stops);
     return {
       text,

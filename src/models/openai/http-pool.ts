@@ -4,6 +4,13 @@
 // Any other 4xx is the server's deterministic refusal of this request: it is sent once and fails
 // at once (an HttpFailure, a RuntimeFailure: exit 3) naming the endpoint and the server's message.
 //
+// A malformed 2xx (a body that is not JSON, or JSON that the caller's `check` rejects: no
+// `choices`, a field of the wrong type) is retried like a 5xx, at most max_retries times, then fails
+// with what was wrong and the first bytes of the body. Retried because its usual causes are
+// transient (a proxy's or load balancer's error page sent with 200 while a replica restarts, a
+// server that answers `{"error": …}` with 200 while it loads, a truncated body); a server that is
+// wrong every time costs max_retries backoffs (seconds) before the same message.
+//
 // Hand-written rather than p-limit: p-limit bounds one queue, while this needs one limit per
 // endpoint, a choice of endpoint at dispatch time (the least busy one, not a fixed assignment),
 // and slots released during a retry's backoff so that a failing request never holds capacity. It
@@ -61,6 +68,12 @@ export class HttpFailure extends RuntimeFailure {
   }
 }
 
+/**
+ * Looks at a parsed 2xx body; returns what is wrong with it (retried like a 5xx, then reported), or
+ * undefined when it is usable.
+ */
+export type ResponseCheck = (json: unknown) => string | undefined;
+
 /** `http://host:8000/v1/` → `http://host:8000`: paths are added per call. */
 export function normaliseEndpoint(url: string): string {
   return url.replace(/\/+$/, '').replace(/\/v1$/, '');
@@ -92,17 +105,33 @@ export class EndpointPool {
     return this.slots.map((s) => s.url);
   }
 
-  /** Removes the API key and URL credentials from any text bound for a message. */
-  redact(text: string): string {
-    let out = text;
-    const key = this.options.apiKey;
-    if (key && key.length > 0) out = out.split(key).join('[redacted]');
-    return out.replace(/(https?:\/\/)[^/@\s]+@/g, '$1');
+  /** Requests in flight now, per endpoint. */
+  get inFlight(): number[] {
+    return this.slots.map((s) => s.inFlight);
   }
 
-  /** POST JSON to `path` on the least busy endpoint, with retries; resolves to the parsed body. */
-  post(path: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
-    return this.call('POST', path, body, signal);
+  /** Removes the API key and URL credentials from any text bound for a message. */
+  redact(text: string): string {
+    return this.redactKey(text).text.replace(/(https?:\/\/)[^/@\s]+@/g, '$1');
+  }
+
+  /**
+   * Replaces every occurrence of the API key's value with `[redacted]` (nothing else: text a
+   * server generated keeps its URLs); `count` says how many were replaced.
+   */
+  redactKey(text: string): { text: string; count: number } {
+    const key = this.options.apiKey;
+    if (!key || !text.includes(key)) return { text, count: 0 };
+    const parts = text.split(key);
+    return { text: parts.join('[redacted]'), count: parts.length - 1 };
+  }
+
+  /**
+   * POST JSON to `path` on the least busy endpoint, with retries; resolves to the parsed body.
+   * `check` rejects a malformed 2xx body, which is then retried (see the top of this file).
+   */
+  post(path: string, body: unknown, signal?: AbortSignal, check?: ResponseCheck): Promise<unknown> {
+    return this.call('POST', path, body, signal, undefined, check);
   }
 
   /** GET `path` on one given endpoint (no balancing), with retries. */
@@ -117,7 +146,7 @@ export class EndpointPool {
     return outcome.ok ? outcome.json : null;
   }
 
-  private async call(method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal | undefined, fixed?: number): Promise<unknown> {
+  private async call(method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal | undefined, fixed?: number, check?: ResponseCheck): Promise<unknown> {
     const { maxRetries } = this.options;
     let previous: number | undefined;
     for (let attempt = 0; ; attempt++) {
@@ -129,6 +158,10 @@ export class EndpointPool {
         outcome = await this.attempt(slot, method, path, body, signal);
       } finally {
         this.release(index);
+      }
+      if (outcome.ok && check) {
+        const problem = check(outcome.json);
+        if (problem !== undefined) outcome = { ok: false, retryable: true, status: 200, reason: problem };
       }
       if (outcome.ok) return outcome.json;
       if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new RuntimeFailure('request cancelled');
@@ -219,7 +252,14 @@ export class EndpointPool {
     try {
       return { ok: true, json: JSON.parse(text) };
     } catch {
-      return { ok: false, retryable: false, status: response.status, reason: `the response is not JSON (${JSON.stringify(text.slice(0, 80))})` };
+      // Retried: usually a proxy's error page or a truncated body (see the top of this file).
+      const bytes = Buffer.byteLength(text);
+      return {
+        ok: false,
+        retryable: true,
+        status: response.status,
+        reason: `the response is not JSON (HTTP ${response.status}, ${bytes} byte${bytes === 1 ? '' : 's'}: ${JSON.stringify(text.slice(0, 80))}${text.length > 80 ? '…' : ''})`,
+      };
     }
   }
 
@@ -282,6 +322,8 @@ export class EndpointPool {
 
 function connectionReason(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+  // undici's code for a socket the other side closed (before or during the response).
+  if (cause?.code === 'UND_ERR_SOCKET') return 'the server closed the connection: UND_ERR_SOCKET';
   if (cause?.code) return cause.code;
   if (cause?.message) return cause.message;
   return messageOf(error);

@@ -27,6 +27,14 @@ export const openaiSettings = z
     max_stops: z.number().int().min(0).max(64).optional(),
     /** Context length when the server does not report max_model_len. */
     context_length: z.number().int().min(1).optional(),
+    /**
+     * The served weights' version, in your words (a checkpoint hash, a date): part of the
+     * generation-cache key and of the run identity, since /v1/models does not change when a server
+     * reloads other weights under the same id. Change it whenever the weights change.
+     */
+    revision: z.string().min(1).optional(),
+    /** `false`: this model's generations neither come from nor go to the generation cache. */
+    cache: z.boolean().optional(),
     ...chatFields,
   })
   .strict();
@@ -93,10 +101,12 @@ export const openaiBackend: Omit<BackendDefinition<OpenAIEntry, OpenAIModelSpec>
       source: `openai:${m.model}`,
       // At least two samples per request slot, so that every replica stays busy.
       batchSize: Math.max(m.batch_size, 2 * concurrency * m.endpoints!.length),
-      // `cpu` keeps the cache keys of runs made before backends declared their own identity.
-      identity: { device: 'cpu' },
+      // `cpu` keeps the cache keys of runs made before backends declared their own identity; the
+      // revision, when given, tells apart weights that the server's /v1/models entry does not.
+      identity: { device: 'cpu', ...(m.revision !== undefined ? { revision: m.revision } : {}) },
       // The server decides dtype and device; its /v1/models facts are in the fingerprint.
-      recorded: {},
+      recorded: { ...(m.revision !== undefined ? { revision: m.revision } : {}), ...(m.cache === false ? { generationCache: 'off' } : {}) },
+      ...(m.cache === false ? { cacheGenerations: false } : {}),
     };
   },
   foreignField(field) {
