@@ -2,7 +2,7 @@
 // aggregates as an uninterrupted run; a warm re-run is served from the generation cache alone.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -132,4 +132,37 @@ test('--resume refuses a different suite, and a damaged (not torn) samples file'
   const r = await ragtax(['run', TINY_SUITE, '--out', damaged, '--resume', '--quiet'], env);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /samples\.jsonl:3: cannot resume: a complete line is not valid JSON/);
+});
+
+test('kill -9 at the run-file write and during the report writes, then --resume: complete, same aggregates, no leftovers', async () => {
+  assert.equal((await coldRun).code, 0);
+  const reference = readSummary(cold);
+  // Each moment is the first sight of a file the run writes: the run file's temporary name (its
+  // first atomic write), the run file, and the report files written at the end.
+  const moments: { name: string; file: RegExp }[] = [
+    { name: 'run-file write', file: /^run\.json\.tmp-\d+$/ },
+    { name: 'run file written', file: /^run\.json$/ },
+    { name: 'report write', file: /^summary\.csv(\.tmp-\d+)?$/ },
+    { name: 'report write', file: /^report\.md(\.tmp-\d+)?$/ },
+  ];
+  let killed = 0;
+  for (const [i, moment] of moments.entries()) {
+    const out = path.join(tmp, `killed-at-${i}`);
+    const child = spawn(process.execPath, [CLI, 'run', TINY_SUITE, '--out', out, '--quiet', '--no-cache'], { env: { ...process.env, ...env }, stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    while (child.exitCode === null && !(existsSync(out) && readdirSync(out).some((f) => moment.file.test(f)))) await new Promise((r) => setTimeout(r, 1));
+    child.kill('SIGKILL');
+    const signal = await exited;
+    if (signal !== 'SIGKILL') continue; // finished before the moment: nothing to test here
+    killed += 1;
+    const resumed = await ragtax(['run', TINY_SUITE, '--out', out, '--resume', '--quiet', '--no-cache'], env);
+    assert.equal(resumed.code, 0, `${moment.name}: ${resumed.stderr}`);
+    const records = readSamples(out);
+    assert.equal(new Set(records.map(sampleKey)).size, 99, `${moment.name}: one record per (item, cell)`);
+    assert.equal(records.length, 99, `${moment.name}: nothing duplicated`);
+    assert.deepEqual(readSummary(out).cells, reference.cells, moment.name);
+    assert.deepEqual(readSummary(out).pairs, reference.pairs, moment.name);
+    assert.deepEqual(readdirSync(out).filter((f) => /\.tmp-\d+$/.test(f)), [], `${moment.name}: no temporary file left`);
+  }
+  assert.ok(killed >= 3, `only ${killed} of ${moments.length} runs were killed at their moment`);
 });
