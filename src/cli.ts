@@ -1,9 +1,13 @@
 // The `ragtax` command line. Errors a user can act on print one message and exit 2 (bad input) or
 // 3 (runtime failure); a stack trace only with --debug.
-import yargs from 'yargs';
+import { closest } from 'fastest-levenshtein';
+import { createRequire } from 'node:module';
+import type yargsModule from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { runIndexCommand } from './commands/build-index.js';
 import { runCompareCommand } from './commands/compare.js';
+import { LIST_TABLES, runListCommand } from './commands/list.js';
+import { runSchemaCommand } from './commands/schema.js';
 import { runPromptsCommand } from './commands/prompts.js';
 import { runPowerCommand } from './commands/power.js';
 import { runReportCommand } from './commands/report.js';
@@ -14,11 +18,17 @@ import { InputError, messageOf, PartialGenerationError, RagtaxError } from './er
 import { useAtomicMarking } from './runtime/gc.js';
 import { interrupted } from './run/interrupt.js';
 
+// yargs' CommonJS build: its help wraps at word boundaries (the ESM build cuts words in two).
+const yargs = createRequire(import.meta.url)('yargs') as typeof yargsModule;
+
 async function main(argv: string[]): Promise<void> {
   useAtomicMarking();
-  await yargs(argv)
+  const cli = yargs(argv);
+  await cli
     .scriptName('ragtax')
     .usage('$0 <command> [options]')
+    // Help wrapped to the terminal, at most 100 columns (100 when not a terminal).
+    .wrap(Math.min(cli.terminalWidth() ?? 100, 100))
     .option('debug', { type: 'boolean', default: false, describe: 'Print stack traces on errors' })
     .command(
       'run <suite>',
@@ -32,6 +42,10 @@ async function main(argv: string[]): Promise<void> {
           .option('resume', { type: 'boolean', default: false, describe: 'Complete an interrupted run in --out: keep its finished samples, generate the rest' })
           .option('cache', { type: 'boolean', default: true, describe: 'Use the generation cache (<cache dir>/generations.sqlite); --no-cache bypasses it' })
           .option('check-determinism', { type: 'number', describe: 'At the end, re-generate N seeded-random finished samples per model without the cache and report how many changed (summary.json `determinism`)' })
+          .option('set', { type: 'string', array: true, requiresArg: true, describe: 'Override a suite field before validation, KEY.PATH=VALUE (YAML value; list elements as grid[0].k), e.g. --set decoding.max_new_tokens=50 --set grid[0].k=[1,3]; repeatable' })
+          .option('seed', { type: 'number', requiresArg: true, describe: 'The suite\'s seed (same as --set seed=N)' })
+          .option('models', { type: 'string', requiresArg: true, describe: 'Run only these models, comma-separated (pairs with a dropped model are dropped)' })
+          .option('cells', { type: 'string', requiresArg: true, describe: 'Keep only the grid points whose label contains this text, e.g. "k=3" (labels: "nores retrieved k=3 shots=0 cot=false")' })
           .check((a) => {
             // InputError: a usage error (exit 2); a plain Error would be reported as an internal error (exit 3).
             if (a.limit !== undefined && (!Number.isInteger(a.limit) || a.limit < 1)) throw new InputError('--limit must be a whole number ≥ 1');
@@ -39,10 +53,18 @@ async function main(argv: string[]): Promise<void> {
             const n = a['check-determinism'];
             // The key is there, undefined, for a bare `--check-determinism` (no N).
             if ('check-determinism' in a && (n === undefined || !Number.isInteger(n) || n < 0)) throw new InputError('--check-determinism must be a whole number ≥ 0');
+            if (a.seed !== undefined && (!Number.isInteger(a.seed) || a.seed < 0)) throw new InputError('--seed must be a whole number ≥ 0');
+            if (a.models !== undefined && a.models.split(',').every((m) => m.trim() === '')) throw new InputError('--models needs model names, e.g. --models base,instruct');
             return true;
           }),
       async (args) => {
-        await runRunCommand({ suite: args.suite, out: args.out, limit: args.limit, quiet: args.quiet, resume: args.resume, cache: args.cache, checkDeterminism: args.checkDeterminism }, process.stdout);
+        // --seed N is --set seed=N, after the other settings.
+        const set = [...(args.set ?? []).map(String), ...(args.seed !== undefined ? [`seed=${args.seed}`] : [])];
+        const models = args.models?.split(',').map((m) => m.trim()).filter((m) => m !== '');
+        await runRunCommand(
+          { suite: args.suite, out: args.out, limit: args.limit, quiet: args.quiet, resume: args.resume, cache: args.cache, checkDeterminism: args.checkDeterminism, set, models, cells: args.cells },
+          process.stdout,
+        );
       },
     )
     .command(
@@ -194,18 +216,60 @@ async function main(argv: string[]): Promise<void> {
         );
       },
     )
-    .demandCommand(1, 'Name a command: run, prompts, score, compare, report, power, index or serve (see --help)')
+    .command(
+      'view [runs..]',
+      'Write an HTML page to open in a browser: an index of the finished runs under a folder (default reports/), or with two run folders a side-by-side comparison',
+      (y) =>
+        y
+          .positional('runs', { type: 'string', array: true, default: [] as string[], describe: 'A folder to index (default: reports), or two run directories: baseline candidate' })
+          .option('out', { type: 'string', describe: 'HTML file to write (default: <folder>/index.html, or compare.html in the working directory)' }),
+      async (args) => {
+        const { runViewCommand } = await import('./commands/view.js');
+        await runViewCommand({ dirs: args.runs ?? [], out: args.out }, process.stdout);
+      },
+    )
+    .command(
+      'list <table>',
+      `List what a suite can name, with a line on each: ${LIST_TABLES.join(', ')}`,
+      (y) => y.positional('table', { type: 'string', demandOption: true, choices: LIST_TABLES, describe: 'Which table' }),
+      (args) => {
+        runListCommand({ table: args.table }, process.stdout);
+      },
+    )
+    .command(
+      'schema',
+      'Print the JSON Schema of a suite file (editors: `# yaml-language-server: $schema=suite.schema.json`)',
+      (y) => y,
+      () => {
+        runSchemaCommand(process.stdout);
+      },
+    )
+    .demandCommand(1, 'Name a command: run, prompts, score, compare, report, power, index, serve, view, list or schema (see --help)')
     .strict()
     .recommendCommands()
     .fail((message, error, y) => {
-      if (error) throw error;
+      // yargs' own parse errors (e.g. an option given without its value) are usage errors too.
+      if (error && error.name !== 'YError') throw error;
       // Usage errors from yargs: say what is wrong, show help, exit 2.
-      process.stderr.write(`${y.help()}\n\n${message}\n`);
+      process.stderr.write(`${y.help()}\n\n${withOptionHint(message ?? error?.message ?? '', (cli as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions(), argv)}\n`);
       process.exit(2);
     })
     .help()
     .version()
     .parseAsync();
+}
+
+/** yargs' "Unknown argument(s): x" with the closest known option suggested for each mistyped `--x`. */
+function withOptionHint(message: string, options: { key: Record<string, unknown> }, given: string[]): string {
+  const match = /^Unknown arguments?: (.*)$/.exec(message);
+  if (!match) return message;
+  const known = Object.keys(options.key).filter((k) => k !== '$0' && !/[A-Z]/.test(k));
+  const typed = (name: string) => given.some((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `--no-${name}` || a === `-${name}`);
+  const hints = match[1]!
+    .split(', ')
+    .filter((name) => typed(name) && known.length > 0)
+    .map((name) => `--${name}: did you mean --${closest(name, known)}?`);
+  return hints.length > 0 ? `${message}\n${hints.join('\n')}` : message;
 }
 
 const argv = hideBin(process.argv);

@@ -300,12 +300,5 @@ export function compareSamples(
   };
 }
 
-/** `instruct chat · nores · k=2 · shots=1 · CoT` (context named unless `retrieved`). */
-export function cellLabel(cell: Cell): string {
-  const parts = [`${cell.model} ${cell.format}`, cell.instruction];
-  if (cell.context === 'closed-book') parts.push('closed-book');
-  else parts.push(cell.context === 'retrieved' ? `k=${cell.k}` : `${cell.context} k=${cell.k}`);
-  parts.push(`shots=${cell.shots}`);
-  if (cell.cot) parts.push('CoT');
-  return parts.join(' · ');
-}
+/** The one cell label of every output (src/report/labels.ts), kept here for compare's importers. */
+export { cellLabel } from '../report/labels.js';

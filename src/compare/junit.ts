@@ -4,7 +4,8 @@
 import { pct, pctInterval, pValue, signedPct } from '../report/format.js';
 import type { Cell } from '../types.js';
 import type { PAdjust } from '../stats/adjust.js';
-import { cellLabel, METRIC_LABELS, P_ADJUST_LABELS, type ComparisonResult, type MetricComparison } from './compare.js';
+import { cellLabel } from '../report/labels.js';
+import { METRIC_LABELS, P_ADJUST_LABELS, type ComparisonResult, type MetricComparison } from './compare.js';
 
 /** Escapes text for XML attributes and content; drops characters XML 1.0 cannot carry. */
 export function xmlEscape(text: string): string {

@@ -2,7 +2,8 @@
 // and the plain text printed to stdout.
 import { pct, pctInterval, pValue, signedPct } from '../report/format.js';
 import type { Cell } from '../types.js';
-import { cellLabel, COMPARED_METRICS, METRIC_LABELS, P_ADJUST_LABELS, type CellComparison, type ComparisonResult, type MetricComparison } from './compare.js';
+import { cellLabel } from '../report/labels.js';
+import { COMPARED_METRICS, METRIC_LABELS, P_ADJUST_LABELS, type CellComparison, type ComparisonResult, type MetricComparison } from './compare.js';
 import { adjustmentDescription, describeMetric } from './junit.js';
 
 export interface CompareContext {

@@ -1,6 +1,9 @@
 // report.html: one self-contained file (Chart.js inlined, no network; a Content-Security-Policy
-// forbids any fetch) with accuracy/refusal-vs-k charts, the alignment tax with interval bars, the
-// 2×2 outcome tables and a per-sample browser. Data travels as JSON in a
+// forbids any fetch) that opens with the headline comparison (tax, interval, p and adjusted p, both
+// accuracies) and an exclusions banner when n differs across cells, then accuracy/refusal-vs-k
+// charts and the alignment tax with drawn interval bars, the 2×2 outcome tables, the sensitivity
+// plot, every cell's metrics (NO-RES split by whether the documents hold the answer), retrieval,
+// statistics notes (p adjustment, clustering, determinism), timing and a per-sample browser. Data travels as JSON in a
 // <script type="application/json"> block with `<`, `>`, `&` escaped as \u003c…, and the page builds
 // its DOM with textContent only, so a response containing `<script>` shows as text.
 import { readFile } from 'node:fs/promises';
@@ -171,7 +174,34 @@ pre { white-space: pre-wrap; overflow-wrap: anywhere; word-break: break-word; ma
 pre.prompt { max-height: 400px; overflow: auto; }
 .badge { border-radius: 3px; padding: 0 6px; font-size: 12px; color: #fff; }
 .badge.right { background: #2e7d32; } .badge.wrong { background: #c62828; } .badge.refused { background: #ef6c00; } .badge.excluded { background: #777; }
-@media (max-width: 700px) { .charts, .sides { grid-template-columns: minmax(0, 1fr); } body { padding: 0 10px 40px; } }
+.toc { display: flex; flex-wrap: wrap; gap: 4px 12px; font-size: 12px; margin: 6px 0; }
+.figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(150px, 100%), 1fr)); gap: 10px; margin: 10px 0; }
+.figure { border: 1px solid #ddd; border-radius: 6px; padding: 8px 12px; min-width: 0; }
+.figure-label { font-size: 12px; color: #555; } .figure-value { font-size: 26px; font-weight: 600; } .figure-sub { font-size: 12px; color: #555; }
+.figure[data-figure="tax"] { border-color: #1f5fa8; background: #f3f7fc; }
+.banner { margin: 12px 0; } .banner ul { margin: 4px 0; padding-left: 20px; }
+.chart canvas { max-width: 100%; }
+table.data { border-collapse: collapse; margin: 8px 0; width: 100%; } table.data.compact { width: auto; min-width: min(480px, 100%); }
+.data th, .data td { border: 1px solid #ddd; padding: 3px 6px; font-size: 12px; vertical-align: top; }
+.data th { background: #f6f6f6; text-align: left; } .data th.group { text-align: center; }
+.data td.num { text-align: right; white-space: nowrap; } .data .ci { color: #777; font-size: 11px; margin-left: 3px; }
+.data td.label-cell { min-width: 12em; } .data .small { color: #c62828; font-weight: 600; }
+.data th { overflow-wrap: normal; word-break: normal; }
+@media (max-width: 700px) {
+  .charts, .sides { grid-template-columns: minmax(0, 1fr); } body { padding: 0 10px 40px; }
+  .chart { height: 260px; }
+}
+/* Below 900 px every data table turns into one labelled card per row. */
+@media (max-width: 900px) {
+  table.data, table.data.compact, .data tbody, .data tr, .data td { display: block; width: 100%; }
+  .data thead { display: none; }
+  .data tr { border: 1px solid #ddd; border-radius: 6px; margin: 8px 0; padding: 4px 6px; }
+  .data td, .data td.num { border: 0; border-bottom: 1px solid #eee; text-align: right; white-space: normal; min-width: 0; }
+  .data td::after { content: ""; display: block; clear: both; }
+  .data td::before { content: attr(data-label); color: #666; text-align: left; float: left; max-width: 60%; padding-right: 8px; }
+  .data td.label-cell { display: block; text-align: left; font-weight: 600; }
+  .data td.label-cell::before { content: none; }
+}
 `;
 
 export function renderHtml(summary: RunSummary, samples: readonly SampleRecord[], options: HtmlOptions & { chartJs: string }): string {
@@ -186,6 +216,13 @@ export function renderHtml(summary: RunSummary, samples: readonly SampleRecord[]
     manifestLine,
     cells: summary.cells,
     pairs: summary.pairs,
+    // The suite's headline comparison, when summary.json carries one (else the page uses the first pair).
+    headline: (summary as RunSummary & { headline?: unknown }).headline ?? null,
+    statistics: summary.statistics ?? null,
+    retrieval: summary.retrieval ?? null,
+    contextOverflow: summary.contextOverflow ?? {},
+    timing: summary.timing ?? null,
+    determinism: summary.determinism ?? null,
     samples: embedSamples(samples, summary.cells, options.sampleCap ?? HTML_SAMPLE_CAP, options.textBudget ?? HTML_TEXT_BUDGET),
   };
   const title = htmlEscape(`ragtax report: ${summary.suite}`);
@@ -203,13 +240,20 @@ export function renderHtml(summary: RunSummary, samples: readonly SampleRecord[]
 <div id="run-info"></div>
 <noscript><p class="note">This report needs JavaScript for its charts and sample browser; summary.csv and report.md hold the same figures.</p></noscript>
 
-<h2>Accuracy and refusal rate vs k</h2>
-<p class="muted">One line per model and prompt format. Hover a point for its 95% Wilson interval. Setting: <select id="k-setting"></select></p>
+<nav class="toc"><a href="#headline-h">Headline</a> <a href="#k-h">Accuracy vs k</a> <a href="#tax-h">Alignment tax</a> <a href="#cells-h">Cells</a> <a href="#retrieval-h">Retrieval</a> <a href="#statistics-h">Statistics</a> <a href="#timing-h">Timing</a> <a href="#browser">Samples</a></nav>
+
+<h2 id="headline-h">Headline</h2>
+<section id="headline"></section>
+<section id="exclusions" class="note banner" hidden></section>
+
+<h2 id="k-h">Accuracy and refusal rate vs k</h2>
+<p class="muted">One series per model and prompt format: colour is the model, the line and marker the format (raw: solid, circles; chat: dashed, triangles). Bars are 95% Wilson intervals (exact for small cells). Setting: <select id="k-setting"></select></p>
+<p id="k-note" class="note" hidden></p>
 <div class="charts"><div class="chart"><canvas id="chart-accuracy"></canvas></div><div class="chart"><canvas id="chart-refusal"></canvas></div></div>
 
-<h2>Alignment tax</h2>
+<h2 id="tax-h">Alignment tax</h2>
 <section id="tax">
-<p class="muted">Base − instruct accuracy per pair, percentage points, with the seeded paired-bootstrap 95% interval (bar) and the estimate (diamond). Positive: the instruct model answers fewer questions right.</p>
+<p class="muted">Base − instruct accuracy per pair, percentage points: the marker is the estimate, the bar its seeded paired-bootstrap 95% interval, the dashed line zero. Positive: the instruct model answers fewer questions right.</p>
 <div class="chart"><canvas id="chart-tax"></canvas></div>
 </section>
 
@@ -219,8 +263,23 @@ export function renderHtml(summary: RunSummary, samples: readonly SampleRecord[]
 
 <section id="sensitivity" hidden>
 <h2>Sensitivity</h2>
-<p class="muted">The alignment tax under each sweep setting (decoding length, refusal wording, scoring rule).</p>
+<p class="muted">The alignment tax under each sweep setting (decoding length, refusal wording, scoring rule). A finding that holds under one setting only is fragile.</p>
 </section>
+
+<h2 id="cells-h">Cells</h2>
+<section id="cells">
+<p class="muted">Every cell, all figures in percent. NO-RES split by whether the documents shown hold a gold answer: negative rejection (refusing where they lack it) and parametric recall (right anyway); over-refusal (refusing where they hold it) and context accuracy (right where they hold it).</p>
+</section>
+
+<h2 id="retrieval-h">Retrieval</h2>
+<section id="retrieval"></section>
+
+<h2 id="statistics-h">Statistics</h2>
+<section id="statistics"></section>
+<section id="determinism" hidden><h3>Determinism</h3></section>
+
+<h2 id="timing-h">Timing</h2>
+<section id="timing"></section>
 
 <h2 id="browser">Samples</h2>
 <div class="filters">

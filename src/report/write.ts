@@ -1,16 +1,17 @@
-// Writes summary.json, summary.csv, report.md and report.html. Each file is written to a temporary name and
+// Writes summary.json, summary.csv, pairs.csv, report.md and report.html. Each file is written to a temporary name and
 // renamed, so a crash never leaves a file that looks complete but is not; a failed write (a full
 // disk) removes its temporary file and names the file (util/atomic-write.ts).
 import path from 'node:path';
 import { readRunSamples } from '../rundir/read.js';
 import { SUMMARY_FILE, type RunSummary } from '../rundir/types.js';
 import { removeAtomicLeftovers, writeAtomically } from '../util/atomic-write.js';
-import { renderCsv } from './csv.js';
+import { renderCsv, renderPairsCsv } from './csv.js';
 import { buildHtmlReport } from './html.js';
 import { renderMarkdown } from './markdown.js';
 
 export async function writeReports(outDir: string, summary: RunSummary): Promise<void> {
   await writeAtomically(path.join(outDir, 'summary.csv'), renderCsv(summary.cells));
+  await writeAtomically(path.join(outDir, 'pairs.csv'), renderPairsCsv(summary.pairs));
   await writeAtomically(path.join(outDir, 'report.md'), renderMarkdown(summary));
   // report.html reads the samples back from samples.jsonl (closed by now), the one record of them.
   await writeHtmlReport(outDir, summary);

@@ -635,6 +635,8 @@ async function runPrepared(
   finalManifest.finishedAt = new Date().toISOString();
   const timing = { models: modelTiming, totalSeconds: (performance.now() - started) / 1000 };
   const summary: RunSummary = { suite: suite.name, items: dataset.items.length, cells, pairs, statistics, retrieval, contextOverflow, timing, manifest: finalManifest };
+  // The suite's chosen headline comparison, for report.html (the terminal gets it from the suite).
+  if (suite.config.headline !== undefined) summary.headline = suite.config.headline;
   if (determinism) summary.determinism = determinism;
   await writeReports(outDir, summary);
   return { summary, outDir };

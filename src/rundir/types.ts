@@ -121,5 +121,7 @@ export interface RunSummary {
   manifest: Manifest;
   /** Per model, with `--check-determinism N` (N > 0) only: re-generated samples whose text or correctness changed. */
   determinism?: Record<string, ModelDeterminism>;
+  /** The suite's `headline`: which pair the reports lead with (fields to match). */
+  headline?: Record<string, unknown>;
 }
 

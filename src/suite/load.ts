@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { closest } from 'fastest-levenshtein';
-import { LineCounter, parseDocument, isMap, type Document } from 'yaml';
+import { LineCounter, parseDocument, isMap, parse as parseYaml, type Document } from 'yaml';
 import type { ZodIssue } from 'zod';
 import { clusterRule } from '../data/clusters.js';
 import { FORMAT_NAMES, FORMATS, type DatasetFormat } from '../data/formats/formats.js';
@@ -156,8 +156,11 @@ function valueAt(data: unknown, fieldPath: PathPart[]): unknown {
   return value;
 }
 
-function issueMessages(rawIssue: ZodIssue, file: string, doc: Document, lineCounter: LineCounter, data: unknown): string[] {
-  return specificIssues(rawIssue).flatMap((issue) => singleIssueMessages(issue, file, doc, lineCounter, data));
+/** Where a field's message points: `file:line`, or `--set key.path` for a field set on the command line. */
+type Place = (fieldPath: PathPart[], key?: string) => string;
+
+function issueMessages(rawIssue: ZodIssue, place: Place, data: unknown): string[] {
+  return specificIssues(rawIssue).flatMap((issue) => singleIssueMessages(issue, place, data));
 }
 
 /** For a field of `models.<name>` that its backend does not take but another backend does: what to say. */
@@ -172,23 +175,78 @@ function foreignFieldMessage(fieldPath: PathPart[], key: string, data: unknown):
   return definition.foreignField?.(key) ?? `is for ${owners.map((b) => `\`backend: ${b}\``).join(' or ')} only`;
 }
 
-function singleIssueMessages(issue: ZodIssue, file: string, doc: Document, lineCounter: LineCounter, data: unknown): string[] {
+function singleIssueMessages(issue: ZodIssue, place: Place, data: unknown): string[] {
   const fieldPath = issue.path as PathPart[];
   if (issue.code === 'unrecognized_keys') {
     const allowed = allowedKeys(fieldPath, data);
     return issue.keys.map((key) => {
       const foreign = foreignFieldMessage(fieldPath, key, data);
-      if (foreign !== undefined) return at(file, keyLine(doc, lineCounter, fieldPath, key), `field \`${fieldName([...fieldPath, key])}\` ${foreign}`);
+      if (foreign !== undefined) return `${place(fieldPath, key)}: field \`${fieldName([...fieldPath, key])}\` ${foreign}`;
       const suggestion = allowed.length ? closest(key, allowed) : undefined;
       const hint = suggestion ? ` (did you mean \`${suggestion}\`?)` : '';
       const where = fieldPath.length ? ` in \`${fieldName(fieldPath)}\`` : '';
-      return at(file, keyLine(doc, lineCounter, fieldPath, key), `unknown field \`${key}\`${where}${hint}; allowed: ${allowed.join(', ')}`);
+      return `${place(fieldPath, key)}: unknown field \`${key}\`${where}${hint}; allowed: ${allowed.join(', ')}`;
     });
   }
-  return [at(file, lineOf(doc, lineCounter, fieldPath), `field \`${fieldName(fieldPath)}\` ${describeIssue(issue, data)}`)];
+  return [`${place(fieldPath)}: field \`${fieldName(fieldPath)}\` ${describeIssue(issue, data)}`];
 }
 
-export async function loadSuite(file: string): Promise<Suite> {
+/** Changes made to a suite on the command line, applied to the parsed file before validation. */
+export interface SuiteOverrides {
+  /**
+   * `key.path=value` settings (`ragtax run --set`), in order. The path is dotted, list elements
+   * by index in brackets (`grid[0].k`; `grid.0.k` is read the same); the value is YAML (`50`,
+   * `[1, 3]`, `true`, `{a: 1}`; a bare word is a string). Missing maps on the path are created.
+   */
+  set?: readonly string[];
+  /** A further edit of the parsed file (after `set`), e.g. narrowing its models. */
+  edit?: (data: Record<string, unknown>) => void;
+}
+
+/** One `--set` argument, split into its field path and parsed value. */
+export function parseSetting(setting: string): { key: string; path: PathPart[]; value: unknown } {
+  const eq = setting.indexOf('=');
+  const key = eq === -1 ? setting : setting.slice(0, eq).trim();
+  if (eq === -1 || key === '') throw new InputError(`--set ${setting}: expected key.path=value, e.g. --set decoding.max_new_tokens=50`);
+  const parts: PathPart[] = [];
+  for (const segment of key.replace(/\[(\d+)\]/g, '.$1').split('.')) {
+    if (segment === '') throw new InputError(`--set ${key}: empty field name in the path (write e.g. grid[0].k or decoding.max_new_tokens)`);
+    parts.push(/^\d+$/.test(segment) ? Number(segment) : segment);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(setting.slice(eq + 1));
+  } catch (error) {
+    throw new InputError(`--set ${key}: invalid YAML value: ${messageOf(error).split('\n')[0]}`);
+  }
+  return { key, path: parts, value };
+}
+
+function applySetting(data: unknown, setting: string): { key: string; path: PathPart[] } {
+  const { key, path: fieldPath, value } = parseSetting(setting);
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new InputError(`--set ${key}: the suite file is not a map of fields`);
+  let node = data as Record<PathPart, unknown>;
+  for (const [i, part] of fieldPath.entries()) {
+    const last = i === fieldPath.length - 1;
+    const here = fieldName(fieldPath.slice(0, i)) || '(top level)';
+    let slot: PathPart = part;
+    if (Array.isArray(node)) {
+      if (typeof part !== 'number') throw new InputError(`--set ${key}: \`${here}\` is a list; index it with a number, e.g. ${here}[0]`);
+      if (part > node.length) throw new InputError(`--set ${key}: \`${here}\` has ${node.length} element(s) (indexes from 0)`);
+    } else slot = String(part);
+    if (last) {
+      node[slot] = value;
+      break;
+    }
+    const next = node[slot];
+    if (next === undefined || next === null) node[slot] = typeof fieldPath[i + 1] === 'number' ? [] : {};
+    else if (typeof next !== 'object') throw new InputError(`--set ${key}: \`${fieldName(fieldPath.slice(0, i + 1))}\` is ${JSON.stringify(next)}, not a map or list`);
+    node = node[slot] as Record<PathPart, unknown>;
+  }
+  return { key, path: fieldPath };
+}
+
+export async function loadSuite(file: string, overrides: SuiteOverrides = {}): Promise<Suite> {
   const absolute = path.resolve(file);
   let bytes: Buffer;
   try {
@@ -211,14 +269,25 @@ export async function loadSuite(file: string): Promise<Suite> {
   } catch (error) {
     throw new InputError(at(file, undefined, `invalid YAML: ${messageOf(error)}`));
   }
+  // Command-line settings: a field at or under a set path is reported as `--set <key>`.
+  const setPaths = (overrides.set ?? []).map((setting) => applySetting(data, setting));
+  if (overrides.edit && typeof data === 'object' && data !== null && !Array.isArray(data)) overrides.edit(data as Record<string, unknown>);
+  const samePart = (a: PathPart, b: PathPart) => String(a) === String(b);
+  const place: Place = (fieldPath, key) => {
+    const full = key === undefined ? fieldPath : [...fieldPath, key];
+    const set = [...setPaths].reverse().find((s) => s.path.length <= full.length && s.path.every((p, i) => samePart(p, full[i]!)));
+    if (set) return `--set ${set.key}`;
+    const line = key === undefined ? lineOf(doc, lineCounter, fieldPath) : keyLine(doc, lineCounter, fieldPath, key);
+    return line === undefined ? file : `${file}:${line}`;
+  };
   const parsed = suiteSchema.safeParse(data);
   if (!parsed.success) {
-    const messages = parsed.error.issues.flatMap((i) => issueMessages(i, file, doc, lineCounter, data));
+    const messages = parsed.error.issues.flatMap((i) => issueMessages(i, place, data));
     throw new InputError([...new Set(messages)].join('\n'));
   }
   const config = parsed.data;
   const fail = (fieldPath: PathPart[], message: string): never => {
-    throw new InputError(at(file, lineOf(doc, lineCounter, fieldPath), `field \`${fieldName(fieldPath)}\` ${message}`));
+    throw new InputError(`${place(fieldPath)}: field \`${fieldName(fieldPath)}\` ${message}`);
   };
   const dir = path.dirname(absolute);
   const resolve = (p: string) => path.resolve(dir, p);

@@ -115,6 +115,26 @@ export const suiteSchema = z
       .default({}),
     grid: oneOrMany(gridBlockSchema),
     sweep: sweepSchema.optional(),
+    /**
+     * The comparison `ragtax run`'s terminal summary leads with: the first base-vs-instruct pair
+     * result (in summary.json's `pairs` order) that matches every field given here; unset fields
+     * match anything, and the suite's own settings (no sweep variant) come before variants.
+     * E.g. `headline: { instruct: instruct, format: chat, k: 3 }`. Default: the first pair at the
+     * first grid point. Only the terminal summary reads it; nothing is computed differently.
+     */
+    headline: z
+      .object({
+        base: z.string().min(1).optional(),
+        instruct: z.string().min(1).optional(),
+        format: z.enum(['raw', 'chat']).optional(),
+        instruction: z.string().min(1).optional(),
+        context: z.enum(ALL_CONTEXT_MODES).optional(),
+        k: z.number().int().min(0).optional(),
+        shots: z.number().int().min(0).optional(),
+        cot: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
     prompt: z
       .object({
         /** Documents shown with each few-shot exemplar (retrieved for the exemplar's own question). */

@@ -72,18 +72,18 @@ describe('ragtax compare (CLI)', () => {
     const r = ragtax(tmp, 'compare', baselineDir, candidateDir, '--junit', junit, '--md', md);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stdout, /REGRESSIONS: 1/);
-    assert.match(r.stdout, /instruct chat · nores · k=2 · shots=0: accuracy: 100\.0 → 25\.0 \(-75\.0 points/);
+    assert.match(r.stdout, /instruct chat · nores · retrieved k=2 · shots=0: accuracy: 100\.0 → 25\.0 \(-75\.0 points/);
     const xml = readFileSync(junit, 'utf8');
     assert.match(xml, /failures="1"/);
     const failing = xml.split('<testcase ').filter((c) => c.includes('<failure'));
     assert.equal(failing.length, 1);
-    assert.match(failing[0]!, /^classname="instruct chat · nores · k=2 · shots=0" name="accuracy"/);
+    assert.match(failing[0]!, /^classname="instruct chat · nores · retrieved k=2 · shots=0" name="accuracy"/);
     const text = readFileSync(md, 'utf8');
     assert.match(text, /❌ 1 regression/);
-    assert.match(text, /\| instruct chat · nores · k=2 · shots=0 \| accuracy \| 100\.0 \| 25\.0 \|/);
+    assert.match(text, /\| instruct chat · nores · retrieved k=2 · shots=0 \| accuracy \| 100\.0 \| 25\.0 \|/);
     // Both p-values, raw and adjusted, and the family, in stdout, JUnit and Markdown.
     assert.match(r.stdout, /p adjusted by Holm over 18 gated comparisons/);
-    assert.match(r.stdout, /✗ instruct chat · nores · k=2 · shots=0: accuracy: .*McNemar p=<0\.001, Holm p_adj=<0\.001, n=60\)/);
+    assert.match(r.stdout, /✗ instruct chat · nores · retrieved k=2 · shots=0: accuracy: .*McNemar p=<0\.001, Holm p_adj=<0\.001, n=60\)/);
     assert.match(failing[0]!, /<failure message="regression: accuracy dropped by 75\.0 points \(&gt; 2\) with adjusted p=&lt;0\.001 \(&lt; 0\.05; raw McNemar p=&lt;0\.001; p adjusted by Holm over 18 gated comparisons\)"/);
     assert.match(failing[0]!, /McNemar p=&lt;0\.001, Holm p_adj=&lt;0\.001, n=60\)<\/failure>/);
     assert.match(xml, /name="refusal rate \(reported, not gating\)" time="0">\n\s*<system-out>[^<]*McNemar p=&lt;0\.001, n=\d+\)</, 'non-gating metrics show their raw p only');
@@ -120,7 +120,7 @@ describe('ragtax compare (CLI)', () => {
     const dir = copyRun(run, path.join(tmp, 'small-drop'), { samples: candidate });
     const r = await compare(baselineDir, dir);
     assert.equal(r.code, 0, r.stdout);
-    assert.match(r.stdout, /largest other accuracy changes:\n {2}instruct chat · nores · k=2 · shots=0: accuracy: 100\.0 → 91\.7/);
+    assert.match(r.stdout, /largest other accuracy changes:\n {2}instruct chat · nores · retrieved k=2 · shots=0: accuracy: 100\.0 → 91\.7/);
     // Unadjusted (today's gate), p = 0.0625 < 0.1 gates; Holm over 18 gated comparisons does not.
     assert.equal((await compare(baselineDir, dir, { alpha: 0.1, adjust: 'none' })).code, 1);
     const holm = await compare(baselineDir, dir, { alpha: 0.1 });
@@ -136,10 +136,10 @@ describe('ragtax compare (CLI)', () => {
     const r = await compare(run, dir, { md, junit });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /1 cell\(s\) only in baseline, 0 only in candidate; 3 sample\(s\) only in baseline/);
-    assert.match(r.stdout, /only in baseline: base raw · closed-book · closed-book · shots=0/);
+    assert.match(r.stdout, /only in baseline: base raw · closed-book · shots=0/);
     const text = readFileSync(md, 'utf8');
     assert.match(text, /cell only in the baseline run: base raw · closed-book/);
-    assert.match(text, /base raw · nores · k=1 · shots=0: 1 item\(s\) only in the baseline run: q2/);
+    assert.match(text, /base raw · nores · retrieved k=1 · shots=0: 1 item\(s\) only in the baseline run: q2/);
     assert.match(readFileSync(junit, 'utf8'), /<skipped message="cell only in the baseline run"\/>/);
   });
 

@@ -78,7 +78,7 @@ describe('transformers backend: folder validation', () => {
       await rejectsWith(
         loadTransformersModel({ name: 'smol', source: 'HuggingFaceTB/SmolLM-135M', cacheDir }),
         /not a local folder and is not in the model cache/,
-        /allowRemote: true/,
+        /`allow_remote: true`/,
       );
     } finally {
       removeFolder(cacheDir);

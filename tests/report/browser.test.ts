@@ -1,7 +1,8 @@
 // report.html in headless Chromium: charts render, no console errors, a <script> in a response shows
 // as text, the outcome filter works; a screenshot goes to the test's temp dir; long unbroken text
-// (a 200,000-character question) wraps instead of widening the page. Skips when Chromium is not
-// installed.
+// (a 200,000-character question) wraps instead of widening the page; a real run's report at 1400 and
+// 400 px opens with the headline, has every section (exclusions, cells, retrieval, statistics,
+// timing), draws its intervals and never scrolls sideways. Skips when Chromium is not installed.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -101,6 +102,8 @@ test('report.html renders in headless Chromium', async (t) => {
     const responses = await entries.first().locator('pre.response').allTextContents();
     assert.ok(responses.includes(HOSTILE), JSON.stringify(responses));
     assert.ok(responses.includes('NO-RES'));
+    // The hostile response was scored as written: no separate "scored text" block for it.
+    assert.deepEqual(await entries.first().locator('.label').allTextContents(), ['response', 'response'], 'scored text shown only where it differs from the response');
     assert.equal(await page.locator('#samples b').count(), 0, 'no element was created from a response');
     assert.equal(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss), undefined);
     // The exact prompt is there, behind a <details>.
@@ -128,7 +131,12 @@ test('report.html renders in headless Chromium', async (t) => {
     // Pairs that carry a sweep `variant` get a sensitivity table and chart (hidden otherwise).
     assert.equal(await page.locator('#sensitivity').isVisible(), false);
     const summary = readSummary(dir);
-    summary.pairs = summary.pairs.flatMap((p) => [p, ...['max_new_tokens=6', 'scoring=whole'].map((variant, i) => ({ ...p, variant, tax: p.tax + 0.1 * (i + 1) }))]);
+    summary.pairs = summary.pairs.flatMap((p) => [p, ...['max_new_tokens=6', 'scoring=whole'].map((variant, i) => ({ ...p, variant, tax: p.tax + 0.1 * (i + 1), taxCi95: [p.tax + 0.1 * i - 0.05, p.tax + 0.1 * (i + 1) + 0.15] as [number, number] }))]);
+    // …and clustered intervals, a determinism check and a named headline comparison.
+    summary.pairs = summary.pairs.map((p, i) => ({ ...p, clusters: 2, designEffect: 1 + (i % 5) / 10 }));
+    summary.statistics = { alpha: 0.05, pAdjust: 'bh', comparisons: summary.pairs.length, clusterBy: 'source' };
+    summary.determinism = { base: { checked: 5, flippedText: 1, flippedCorrect: 0, rate: 0.2, flips: [{ cell: 'base raw nores k=1', itemId: 'q1', before: 'Paris', after: 'Paris.', correctChanged: false }] } };
+    Object.assign(summary, { headline: { base: 'base', instruct: 'instruct', format: 'chat', instruction: 'nores', k: 2 } });
     const swept = path.join(tmp, 'swept.html');
     writeFileSync(swept, await buildHtmlReport(summary, readSamples(dir)));
     await page.goto(pathToFileURL(swept).href);
@@ -137,7 +145,19 @@ test('report.html renders in headless Chromium', async (t) => {
     // pair label, the suite's own setting, then one column per variant
     assert.equal(await page.locator('#sensitivity th').count(), 4);
     assert.equal(await page.locator('#sensitivity th').nth(1).textContent(), 'suite setting');
-    assert.ok(await page.evaluate(() => (window as unknown as { ragtaxCharts: { canvas: HTMLCanvasElement }[] }).ragtaxCharts.some((c) => c.canvas.id === 'chart-sensitivity')));
+    // Dot-and-interval per variant: no line joins the categorical settings, every point has its interval, 0 is on the axis.
+    const sens = await page.evaluate(() => {
+      const c = (window as unknown as { ragtaxCharts: ChartLike[] }).ragtaxCharts.find((x) => x.canvas.id === 'chart-sensitivity')!;
+      return { showLine: c.data.datasets.map((d) => d.showLine), bars: c.data.datasets.every((d) => d.errorBars!.every((b) => Array.isArray(b))), min: c.scales.y!.min, max: c.scales.y!.max };
+    });
+    assert.ok(sens.showLine.length > 0 && sens.showLine.every((v) => v === false), JSON.stringify(sens));
+    assert.ok(sens.bars && sens.min <= 0 && sens.max >= 0, JSON.stringify(sens));
+    // The suite's headline comparison is the one shown; statistics notes name the adjustment, clustering and determinism.
+    assert.match((await page.textContent('#headline')) ?? '', /headline comparison: base vs instruct · format chat · instruction nores · context retrieved · k=2/);
+    assert.match((await page.textContent('#statistics')) ?? '', /Benjamini–Hochberg over the run's \d+ paired comparisons/);
+    assert.match((await page.textContent('#statistics [data-note="clustering"]')) ?? '', /clustered by source \(2 clusters\).*Design effect/);
+    assert.equal(await page.locator('#determinism').isVisible(), true);
+    assert.match((await page.textContent('#determinism')) ?? '', /base.*5.*1.*20\.0/);
     assert.deepEqual(errors, [], 'no console errors on the swept report');
   } finally {
     await browser.close();
@@ -208,6 +228,131 @@ test('report.html wraps long unbroken text: a 200,000-character question does no
         }
         await page.close();
       }
+    }
+  } finally {
+    await browser.close();
+  }
+});
+
+/** What the tests read of a Chart.js instance. */
+interface ChartLike {
+  canvas: HTMLCanvasElement;
+  data: { datasets: { label: string; errorBars?: ([number, number] | null)[]; borderDash?: number[]; pointStyle?: string; showLine?: boolean; borderColor: string }[] };
+  scales: Record<string, { min: number; max: number; getPixelForValue(v: number): number }>;
+  getDatasetMeta(i: number): { data: { x: number; y: number; skip?: boolean }[] };
+}
+
+test('report.html of a real run at 1400 px and 400 px: headline first, every section, drawn intervals, no sideways scroll', async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`Chromium not found at ${CHROMIUM} (install Debian's chromium or set RAGTAX_CHROMIUM)`);
+    return;
+  }
+  const { chromium } = await import('playwright-core');
+  const { tmp, run } = sharedRun();
+  const summary = readSummary(run);
+  const file = path.join(run, 'report.html');
+  // The tiny suite overflows its models' context at some grid points: n differs across cells.
+  assert.ok(new Set(summary.cells.map((c) => c.n)).size > 1, 'the fixture run has excluded items');
+
+  let browser;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  } catch (err) {
+    t.skip(`Chromium did not start: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    return;
+  }
+  try {
+    for (const width of [1400, 400]) {
+      const where = `${width} px`;
+      const page = await browser.newPage({ viewport: { width, height: 900 } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(m.text());
+      });
+      await page.goto(pathToFileURL(file).href);
+      await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+
+      // No horizontal overflow: the page is no wider than the window.
+      const widths = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, body: document.body.scrollWidth, inner: window.innerWidth }));
+      assert.ok(widths.doc <= widths.inner && widths.body <= widths.inner, `${where}: ${JSON.stringify(widths)}`);
+
+      // The headline numbers come before any chart.
+      const first = summary.pairs[0]!;
+      const headline = await page.evaluate(() => {
+        const h = document.getElementById('headline')!;
+        const canvas = document.querySelector('canvas')!;
+        const figures: Record<string, string> = {};
+        h.querySelectorAll('[data-figure]').forEach((f) => (figures[f.getAttribute('data-figure')!] = f.querySelector('.figure-value')!.textContent!));
+        return { beforeCharts: (h.compareDocumentPosition(canvas) & Node.DOCUMENT_POSITION_FOLLOWING) !== 0, figures, text: h.textContent };
+      });
+      assert.ok(headline.beforeCharts, `${where}: headline before the first chart`);
+      assert.deepEqual(Object.keys(headline.figures).sort(), ['base', 'instruct', 'p', 'p-adjusted', 'tax']);
+      assert.equal(headline.figures.tax, (first.tax > 0 ? '+' : '') + (100 * first.tax).toFixed(1));
+      assert.match(headline.text ?? '', /95% CI \[/);
+      assert.equal(headline.figures['p-adjusted'], first.mcnemarPAdjusted! < 0.001 ? '<0.001' : first.mcnemarPAdjusted!.toFixed(3));
+      assert.match(headline.text ?? '', /base vs instruct · format raw · instruction nores · context retrieved · k=1 · shots=0 · CoT no/);
+
+      // Exclusions banner: which cells, how many items.
+      assert.equal(await page.locator('#exclusions').isVisible(), true, `${where}: exclusions banner`);
+      const lost = summary.cells.filter((c) => c.excludedContextOverflow > 0);
+      assert.equal(await page.locator('#exclusions li').count(), lost.length);
+      assert.match((await page.textContent('#exclusions')) ?? '', new RegExp(`${lost.length} cell\\(s\\) lost items`));
+
+      // Cells table: one row per cell, the label carries every field, small cells marked.
+      assert.equal(await page.locator('#cells table.metrics tbody tr').count(), summary.cells.length);
+      assert.equal(await page.locator('#cells [data-small-sample]').count(), summary.cells.filter((c) => c.smallSample).length);
+      const label = await page.locator('#cells tbody tr').first().locator('td').first().textContent();
+      assert.equal(label, 'base · format raw · instruction nores · context retrieved · k=1 · shots=0 · CoT no');
+      const headers = (await page.locator('#cells thead').textContent()) ?? '';
+      for (const h of ['accuracy', 'refusal', 'documents lack the answer', 'negative rejection', 'parametric recall', 'documents hold the answer', 'over-refusal', 'context accuracy']) assert.ok(headers.includes(h), h);
+
+      // Retrieval, statistics, timing.
+      const retrieval = (await page.textContent('#retrieval')) ?? '';
+      assert.match(retrieval, /answer recall@k/);
+      assert.equal(await page.locator('#retrieval table.recall tbody tr').count(), summary.retrieval.answerRecallAtK.length);
+      if (summary.retrieval.goldMetrics) assert.match(retrieval, /nDCG@10/);
+      assert.match((await page.textContent('#statistics [data-note="p-adjust"]')) ?? '', /Holm over the run's 22 paired comparisons/);
+      assert.match((await page.textContent('#statistics [data-note="clustering"]')) ?? '', /independent/);
+      assert.equal(await page.locator('#timing table.timing tbody tr').count(), Object.keys(summary.timing.models).length);
+      assert.equal(await page.locator('#determinism').isVisible(), false, 'no determinism section without summary.determinism');
+
+      // Intervals are drawn: the plugin is registered, every point has its bar, and the canvas is
+      // painted half-way along a bar; raw and chat differ in dash and marker, not only colour.
+      const bars = await page.evaluate(() => {
+        const w = window as unknown as { Chart: { registry: { plugins: { get(id: string): unknown } } }; ragtaxCharts: ChartLike[] };
+        const acc = w.ragtaxCharts.find((c) => c.canvas.id === 'chart-accuracy')!;
+        const ds = acc.data.datasets[0]!;
+        const [lo, hi] = ds.errorBars![0]!;
+        const pt = acc.getDatasetMeta(0).data[0]!;
+        const y = acc.scales.y!.getPixelForValue((lo + hi) / 2);
+        const ratio = acc.canvas.width / acc.canvas.clientWidth;
+        const pixel = Array.from(acc.canvas.getContext('2d')!.getImageData(Math.round(pt.x * ratio), Math.round(y * ratio), 1, 1).data);
+        const tax = w.ragtaxCharts.find((c) => c.canvas.id === 'chart-tax')!;
+        return {
+          registered: Boolean(w.Chart.registry.plugins.get('ragtaxErrorBars')),
+          everyPoint: acc.data.datasets.every((d) => d.errorBars!.every((b) => Array.isArray(b))),
+          taxBars: tax.data.datasets.every((d) => d.errorBars!.length > 0),
+          pixel,
+          styles: acc.data.datasets.map((d) => ({ label: d.label, dash: d.borderDash!.length, point: d.pointStyle })),
+        };
+      });
+      assert.ok(bars.registered && bars.everyPoint && bars.taxBars, `${where}: ${JSON.stringify(bars)}`);
+      assert.ok(bars.pixel[3]! > 0, `${where}: the interval bar is painted: ${JSON.stringify(bars.pixel)}`);
+      const raw = bars.styles.find((x) => x.label === 'instruct raw')!;
+      const chat = bars.styles.find((x) => x.label === 'instruct chat')!;
+      assert.ok(raw.dash === 0 && chat.dash > 0 && raw.point !== chat.point, JSON.stringify(bars.styles));
+
+      // Charts shrink with the window.
+      const canvasWidth = await page.evaluate(() => document.getElementById('chart-accuracy')!.getBoundingClientRect().width);
+      assert.ok(canvasWidth <= width - 20, `${where}: chart width ${canvasWidth}`);
+      assert.deepEqual(errors, [], `${where}: no page errors`);
+
+      const shot = path.join(tmp, `report-real-${width}.png`);
+      await page.screenshot({ path: shot, fullPage: width === 400 ? false : true });
+      assert.ok(statSync(shot).size > 10_000);
+      t.diagnostic(`screenshot: ${shot}`);
+      await page.close();
     }
   } finally {
     await browser.close();

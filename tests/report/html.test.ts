@@ -64,6 +64,25 @@ describe('report.html escaping', () => {
     assert.doesNotMatch(html.slice(html.lastIndexOf('<script>')), /innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
   });
 
+  it('opens with the headline and the exclusions banner, before any chart, and embeds every section\'s data', () => {
+    const base = summary([]);
+    const html = renderHtml(
+      { ...base, statistics: { alpha: 0.05, pAdjust: 'holm', comparisons: 3 }, determinism: { m: { checked: 1, flippedText: 0, flippedCorrect: 0, rate: 0, flips: [] } } },
+      [],
+      { chartJs: '' },
+    );
+    const at = (needle: string) => {
+      const i = html.indexOf(needle);
+      assert.ok(i >= 0, needle);
+      return i;
+    };
+    const order = ['id="headline"', 'id="exclusions"', '<canvas', 'id="chart-tax"', 'id="cells"', 'id="retrieval"', 'id="statistics"', 'id="determinism"', 'id="timing"', 'id="browser"'].map(at);
+    assert.deepEqual([...order].sort((a, b) => a - b), order, 'sections in reading order');
+    const data = JSON.parse(/<script type="application\/json" id="ragtax-data">([^<]*)<\/script>/.exec(html)![1]!) as Record<string, unknown>;
+    for (const key of ['statistics', 'retrieval', 'contextOverflow', 'timing', 'determinism', 'headline']) assert.ok(key in data, key);
+    assert.equal(data.headline, null);
+  });
+
   it('an inlined script cannot close its own element', () => {
     const html = renderHtml(summary([]), [], { chartJs: 'var s = "</script><script>alert(1)";' });
     assert.equal((html.match(/<\/script/gi) ?? []).length, 3);

@@ -117,7 +117,7 @@ const cases: Case[] = [
   {
     name: 'a Hugging Face id without allow_remote',
     setup: (s) => editFile(s.suite, (t) => t.replace(/path: \S+tiny-base/, 'hf_id: some-org/some-model')),
-    message: [/model 'base': 'some-org\/some-model' is not a local folder and is not in the model cache .* Remote loading is off: set allowRemote: true/],
+    message: [/model 'base': 'some-org\/some-model' is not a local folder and is not in the model cache .* Remote loading is off: set `allow_remote: true` for this model/],
   },
   {
     name: '--resume without --out',

@@ -254,8 +254,8 @@ function resolveFolder(spec: TransformersModelSpec): string | undefined {
   if (spec.allowRemote === true) return undefined;
   throw new InputError(
     `model '${spec.name}': '${source}' is not a local folder and is not in the model cache (${cached}). ` +
-      `Remote loading is off: set allowRemote: true in the model spec to download it from the Hugging Face Hub, ` +
-      `or set source to a local folder that holds the model.`,
+      `Remote loading is off: set \`allow_remote: true\` for this model in the suite to download it from the Hugging Face Hub ` +
+      `(this needs network access to the Hub), or give \`path:\` a local folder that holds the model.`,
   );
 }
 
