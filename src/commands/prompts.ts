@@ -12,7 +12,7 @@ import { CONTEXT_MODES, kExceedsCorpus } from '../retrieval/contexts.js';
 import { RETRIEVERS } from '../retrieval/retrievers.js';
 import type { Progress } from '../run/progress.js';
 import { makeRetriever, planModel, prepareContexts, prepareData, withTemplateDate } from '../run/runner.js';
-import { coordinatesOf, pointKey, type GridPoint } from '../suite/grid.js';
+import { coordinatesOf, pointKey, pointLabel, type GridPoint } from '../suite/grid.js';
 import { loadSuite, type Suite } from '../suite/load.js';
 import type { GenerationRequest, LoadedModel } from '../types.js';
 
@@ -74,7 +74,7 @@ export interface PromptsReport {
   totalSamples: number;
 }
 
-const cellLabel = (format: string, point: GridPoint) => `${format}|${pointKey(point)}`.replaceAll('|', ' ');
+const cellLabel = (format: string, point: GridPoint) => `${format} ${pointLabel(point)}`;
 
 async function countTokens(loaded: LoadedModel, requests: GenerationRequest[]): Promise<(number | null)[]> {
   // As the run's overflow check: a backend's own request counter when it has one.

@@ -8,7 +8,7 @@ import { InputError } from '../errors.js';
 import { prepareData, runSuite } from '../run/runner.js';
 import { SamplesFile } from '../rundir/samples-file.js';
 import { SAMPLES_FILE } from '../rundir/types.js';
-import { pointKey, type GridPoint } from '../suite/grid.js';
+import { pointLabel } from '../suite/grid.js';
 import { loadSuite, type Suite } from '../suite/load.js';
 
 export interface RunCommandOptions {
@@ -31,11 +31,6 @@ export interface RunCommandOptions {
 
 /** Above this many samples to generate, `ragtax run` warns (it does not ask). */
 export const LARGE_RUN_SAMPLES = 50_000;
-
-/** A grid point as `--cells` matches it: `nores retrieved k=3 shots=0 cot=false[ variant]`. */
-export function pointLabel(point: GridPoint): string {
-  return pointKey(point).replaceAll('|', ' ');
-}
 
 /**
  * `--models`: the parsed suite file narrowed to these models before validation (so the config
@@ -111,8 +106,9 @@ export async function runRunCommand(options: RunCommandOptions, out: Writable): 
     const suite = options.cells !== undefined ? keepCells(loaded, options.cells) : loaded;
     const given = options.out ?? defaultOutDir(suite.name);
     const outDir = path.resolve(given);
-    // What the run will generate, before it starts (the dataset is read here once more for its count).
-    const items = (await prepareData(suite, options.limit)).items.length;
+    // What the run will generate, before it starts.
+    const dataset = await prepareData(suite, options.limit);
+    const items = dataset.items.length;
     const resumed = options.resume ? await countLines(path.join(outDir, SAMPLES_FILE)) : 0;
     const planned = plannedSamples(suite, items, resumed);
     const shape = `${suite.models.length} model(s), ${suite.points.length} grid point(s), ${items} item(s)`;
@@ -121,7 +117,8 @@ export async function runRunCommand(options: RunCommandOptions, out: Writable): 
       process.stderr.write(`warning: this run will generate about ${planned.toLocaleString('en-US')} samples (over ${LARGE_RUN_SAMPLES.toLocaleString('en-US')}); narrow it with --limit, --models or --cells if that is not what you meant\n`);
     }
     target = { given, outDir };
-    const { summary } = await runSuite({ suite, outDir, limit: options.limit, quiet: options.quiet, resume: options.resume, cache: options.cache, checkDeterminism: options.checkDeterminism });
+    // The data read for the count is the run's data: it is not read twice.
+    const { summary } = await runSuite({ suite, outDir, limit: options.limit, quiet: options.quiet, resume: options.resume, cache: options.cache, checkDeterminism: options.checkDeterminism, dataset });
     printHeadline(summary, outDir, out, { headline: suite.config.headline });
   } finally {
     release();

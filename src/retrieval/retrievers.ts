@@ -57,7 +57,7 @@ function defineRetriever<Settings extends z.ZodRawShape>(definition: RetrieverDe
   return definition;
 }
 
-export function bm25CacheDir(retrievalCacheDir: string | undefined): string {
+function bm25CacheDir(retrievalCacheDir: string | undefined): string {
   return retrievalCacheDir ?? path.join(cacheRoot(), 'bm25');
 }
 

@@ -48,6 +48,8 @@ export interface RunOptions {
   cachePath?: string;
   /** Re-generate this many finished samples per model without the cache and compare (determinism.ts); 0 or absent: none. */
   checkDeterminism?: number;
+  /** The suite's data as `prepareData(suite, limit)` gives it, when the caller has already read it. */
+  dataset?: Dataset;
 }
 
 /** Contexts for every (mode, k) the grid needs, keyed by `mode|k`, then by item id. */
@@ -514,7 +516,7 @@ async function runPrepared(
   { stored, started, progress, templateDate }: { stored: RunFile | null; started: number; progress: Progress; templateDate: string },
 ): Promise<{ summary: RunSummary; outDir: string }> {
   const { outDir } = options;
-  const dataset = await prepareData(suite, options.limit);
+  const dataset = options.dataset ?? (await prepareData(suite, options.limit));
   for (const point of suite.points) {
     const tooLarge = showsDocuments(point) && RETRIEVERS[suite.config.retrieval.retriever].needsCorpus ? kExceedsCorpus(point.k, dataset.corpus.length) : null;
     if (tooLarge !== null) throw new InputError(`${suite.file}: ${tooLarge}`);

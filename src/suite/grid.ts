@@ -10,7 +10,7 @@ import type { SuiteFile, SweepConfig } from './schema.js';
 export type GridPoint = Omit<Cell, 'model' | 'format'>;
 
 /** How a point's responses are scored. */
-export interface PointScoring {
+interface PointScoring {
   rule: ScoringRule;
   refusalMarkers: string[];
 }
@@ -36,6 +36,11 @@ interface VariantSettings {
 
 export function pointKey(p: GridPoint): string {
   return `${p.instruction}|${p.context}|k=${p.k}|shots=${p.shots}|cot=${p.cot}${p.variant !== undefined ? `|${p.variant}` : ''}`;
+}
+
+/** A grid point as the command line shows and filters it (`--cells`, progress): `nores retrieved k=3 shots=0 cot=false[ variant]`. */
+export function pointLabel(p: GridPoint): string {
+  return pointKey(p).replaceAll('|', ' ');
 }
 
 /** Just the coordinates of a point (what records and cells carry). */

@@ -17,6 +17,26 @@ const CHROMIUM = process.env.RAGTAX_CHROMIUM ?? '/usr/bin/chromium';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 const HOSTILE = '<script>window.__xss = 1</script><b>not bold</b>';
 
+type TestContext = { skip(message: string): void };
+
+/** Skips the test (and says how to install it) where Chromium is not installed. */
+function chromiumMissing(t: TestContext): boolean {
+  if (existsSync(CHROMIUM)) return false;
+  t.skip(`Chromium not found at ${CHROMIUM} (install Debian's chromium or set RAGTAX_CHROMIUM)`);
+  return true;
+}
+
+/** Headless Chromium, or undefined (the test skipped) where it does not start. */
+async function launchChromium(t: TestContext) {
+  const { chromium } = await import('playwright-core');
+  try {
+    return await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+  } catch (err) {
+    t.skip(`Chromium did not start: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+    return undefined;
+  }
+}
+
 /** One tiny run shared by the tests of this file (a few seconds). */
 let shared: { tmp: string; run: string } | undefined;
 function sharedRun(): { tmp: string; run: string } {
@@ -28,11 +48,7 @@ function sharedRun(): { tmp: string; run: string } {
 }
 
 test('report.html renders in headless Chromium', async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    t.skip(`Chromium not found at ${CHROMIUM} (install Debian's chromium or set RAGTAX_CHROMIUM)`);
-    return;
-  }
-  const { chromium } = await import('playwright-core');
+  if (chromiumMissing(t)) return;
   const { tmp, run } = sharedRun();
   assert.ok(statSync(path.join(run, 'report.html')).size > 100_000, '`ragtax run` writes report.html with Chart.js inlined');
 
@@ -49,13 +65,8 @@ test('report.html renders in headless Chromium', async (t) => {
   const file = path.join(dir, 'report.html');
   assert.ok(readFileSync(file, 'utf8').includes('\\u003cscript\\u003ewindow.__xss'));
 
-  let browser;
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-  } catch (err) {
-    t.skip(`Chromium did not start: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
-    return;
-  }
+  const browser = await launchChromium(t);
+  if (!browser) return;
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     const errors: string[] = [];
@@ -165,11 +176,7 @@ test('report.html renders in headless Chromium', async (t) => {
 });
 
 test('report.html wraps long unbroken text: a 200,000-character question does not widen the page', async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    t.skip(`Chromium not found at ${CHROMIUM} (install Debian's chromium or set RAGTAX_CHROMIUM)`);
-    return;
-  }
-  const { chromium } = await import('playwright-core');
+  if (chromiumMissing(t)) return;
   const { tmp, run } = sharedRun();
   // No spaces anywhere: the question, the prompt that quotes it, a response and its scored text.
   const question = 'Q'.repeat(200_000);
@@ -182,13 +189,8 @@ test('report.html wraps long unbroken text: a 200,000-character question does no
   const file = path.join(tmp, 'long.html');
   writeFileSync(file, await buildHtmlReport(readSummary(run), samples));
 
-  let browser;
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-  } catch (err) {
-    t.skip(`Chromium did not start: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
-    return;
-  }
+  const browser = await launchChromium(t);
+  if (!browser) return;
   try {
     for (const width of [1400, 400]) {
       for (const view of ['pairs', 'samples']) {
@@ -243,24 +245,15 @@ interface ChartLike {
 }
 
 test('report.html of a real run at 1400 px and 400 px: headline first, every section, drawn intervals, no sideways scroll', async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    t.skip(`Chromium not found at ${CHROMIUM} (install Debian's chromium or set RAGTAX_CHROMIUM)`);
-    return;
-  }
-  const { chromium } = await import('playwright-core');
+  if (chromiumMissing(t)) return;
   const { tmp, run } = sharedRun();
   const summary = readSummary(run);
   const file = path.join(run, 'report.html');
   // The tiny suite overflows its models' context at some grid points: n differs across cells.
   assert.ok(new Set(summary.cells.map((c) => c.n)).size > 1, 'the fixture run has excluded items');
 
-  let browser;
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
-  } catch (err) {
-    t.skip(`Chromium did not start: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
-    return;
-  }
+  const browser = await launchChromium(t);
+  if (!browser) return;
   try {
     for (const width of [1400, 400]) {
       const where = `${width} px`;

@@ -71,7 +71,7 @@ export interface OpenAIModelSpec {
   chat?: ChatOptions;
 }
 
-export const DEFAULT_CONCURRENCY = 8;
+const DEFAULT_CONCURRENCY = 8;
 const NEEDS = '`backend: openai` needs `endpoints` (one or more server URLs) and `model` (the server\'s model id), and takes no `path` or `hf_id`';
 
 export const openaiBackend: Omit<BackendDefinition<OpenAIEntry, OpenAIModelSpec>, 'load'> = {
