@@ -115,6 +115,10 @@ describe('CSV files', () => {
   it('summary.csv writes booleans as true/false', () => {
     const rows = parse(renderCsv(summary().cells));
     assert.deepEqual([...new Set(rows.map((r) => r.cot))].sort(), ['false', 'true']);
+    // Every metric column is a percentage, named so.
+    const metricColumns = Object.keys(rows[0]!).filter((column) => /accuracy|rate|recall|f1|match/i.test(column));
+    assert.ok(metricColumns.length > 10 && metricColumns.every((column) => /_pct(_lo|_hi)?$/.test(column)), metricColumns.join(','));
+    for (const r of rows) assert.ok(Number(r.accuracy_pct) >= 0 && Number(r.accuracy_pct) <= 100 && Number(r.accuracy_pct_hi) >= Number(r.accuracy_pct));
   });
 
   it('pairs.csv has one row per pair with every label field and statistic', () => {
@@ -125,8 +129,11 @@ describe('CSV files', () => {
       [r.base, r.instruct, r.format, r.instruction, r.context, r.k, r.shots, r.cot, r.variant, r.n],
       ['base', 'instruct', 'raw', 'nores', 'retrieved', '3', '0', 'false', '', '100'],
     );
-    assert.deepEqual([r.tax, r.tax_lo, r.tax_hi, r.mcnemarPAdjusted, r.minimumDetectableTax, r.baseOnly, r.instructOnly, r.designEffect, r.clusters], ['0.42', '0.29', '0.551', '0.0002', '0.21', '48', '6', '1.11', '25']);
-    assert.equal(Number(r.taxRelative).toFixed(4), (0.42 / 0.46).toFixed(4));
+    // Units are in the names: percentage points for the tax (0.29 × 100 is 28.999999999999996 in
+    // binary; the file says 29), probabilities for p, counts for the 2×2 cells.
+    assert.deepEqual([r.tax_pp, r.tax_pp_lo, r.tax_pp_hi, r.mcnemarPAdjusted, r.minimumDetectableTax_pp, r.baseOnly, r.instructOnly, r.designEffect, r.clusters], ['42', '29', '55.1', '0.0002', '21', '48', '6', '1.11', '25']);
+    assert.equal(Number(r.taxRelative_pct).toFixed(2), ((0.42 / 0.46) * 100).toFixed(2));
+    assert.ok(Object.keys(r).every((column) => !/accuracy$|^tax$|_lo$|_hi$/i.test(column) || /_(pct|pp)(_lo|_hi)?$/.test(column)), Object.keys(r).join(','));
     assert.equal(rows[4]!.variant, 'refusal=rgb');
   });
 });
