@@ -1,19 +1,28 @@
-// Retrieval benchmark: HNSW vs exact search on clustered vectors, and BM25 on synthetic passages.
+// Retrieval benchmark: HNSW vs exact search on clustered vectors, BM25 on synthetic passages (in
+// process, and at scale: 1M and 5M passages in child processes, against SQLite FTS5 at 1M), and the
+// agreement of ragtax's BM25 with the independent Python BM25 (tools/bm25_reference.py) on public data.
 //
 //   npx tsx scripts/bench-retrieval.ts [--n 100000] [--dim 384] [--clusters 1000] [--queries 200]
 //                                      [--bm25-n N] [--bm25-queries 2000] [--seed 1] [--out benchmarks]
+//                                      [--scale 1000000,5000000] [--fts5-n 1000000] [--skip-dense] [--keep-scale]
+//
+// --skip-dense keeps the dense section of the previous <out>/retrieval.json (it takes minutes and
+// does not change with BM25 work); --scale '' skips the scale rows; --keep-scale keeps the previous
+// run's scale rows of other sizes.
 //
 // Dense: n unit vectors from `clusters` seeded Gaussian clusters (never uniform random data: on it
 // every ANN index looks broken), queries from the same mixture. Exact search (the brute-force
 // Float32Array scan of vector-index.ts) gives the ground truth and the baseline QPS; HNSW
 // (M 16, efConstruction 200) is measured at two ef values in the same run: build time, file size,
 // single-query QPS and recall@10. BM25: seeded passages over a Zipfian vocabulary, indexed with the
-// project's BM25 retriever (MiniSearch); index time and QPS of keyword queries drawn from passages.
+// project's BM25 retriever (Lucene's BM25, bm25-disk.ts); index time and QPS of keyword queries drawn from passages.
 // Writes <out>/retrieval.json and <out>/retrieval.md with a machine description.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createBm25Retriever } from '../src/retrieval/bm25.js';
+import { agreement, nqOracleCorpus, referenceAvailable, squadCorpus, type Agreement } from './bm25-agreement.js';
+import { bm25Scale, scaleChild, scaleMarkdown, type ScaleRow } from './bench-bm25-scale.js';
 import { clusteredVectors, uniformSource, zipfPassages } from './synthetic.js';
 import { ExactIndex, HnswIndex } from '../src/retrieval/vector-index.js';
 import type { Doc } from '../src/types.js';
@@ -35,6 +44,9 @@ const bm25N = arg('bm25-n', n);
 const bm25Queries = arg('bm25-queries', 2000);
 const seed = arg('seed', 1);
 const outDir = path.resolve(arg('out', 'benchmarks'));
+const scaleSizes = String(arg('scale', '1000000,5000000')).split(',').filter(Boolean).map(Number);
+const fts5N = arg('fts5-n', 1_000_000);
+const skipDense = process.argv.includes('--skip-dense');
 const HNSW = { m: 16, efConstruction: 200 };
 const EFS = [64, 128];
 const K = 10;
@@ -134,11 +146,58 @@ async function bm25() {
   return { n: bm25N, vocabulary: 50_000, queries: queries.length, indexSeconds, qps };
 }
 
+async function agreements(): Promise<Agreement[] | null> {
+  if (!referenceAvailable()) {
+    log('agreement: skipped (/usr/bin/python3 with numpy is needed)');
+    return null;
+  }
+  const out: Agreement[] = [];
+  for (const data of [squadCorpus(), nqOracleCorpus()]) {
+    if (!data) continue; // ../shared/datasets absent
+    for (const lengths of ['lucene', 'exact'] as const) {
+      const a = await agreement(data, { lengths });
+      log(`agreement: ${a.corpus}, lengths ${lengths}: top-1 ${(100 * a.top1).toFixed(2)}%, top-10 ${(100 * a.top10).toFixed(2)}%`);
+      out.push(a);
+    }
+  }
+  return out;
+}
+
+if (process.argv[2] === '--child') {
+  await scaleChild(process.argv.slice(3));
+  process.exit(0);
+}
+
 const before = machine();
 const modelCard = path.resolve('models/quennland-instruct/MODEL_CARD.md');
 const started = performance.now();
-const denseResult = await dense();
+const previousFile = path.join(outDir, 'retrieval.json');
+const previous = existsSync(previousFile)
+  ? (JSON.parse(readFileSync(previousFile, 'utf8')) as {
+      date: string;
+      dense: Awaited<ReturnType<typeof dense>>;
+      denseFrom?: { date: string; load: number[] } | null;
+      machine: { loadAverageAtStart: number[] };
+    })
+  : null;
+if (skipDense && !previous) throw new Error(`--skip-dense needs an earlier ${previousFile}`);
+const denseResult = skipDense ? previous!.dense : await dense();
+// Kept dense figures name the run that measured them (which may itself have kept them).
+const denseFrom = skipDense ? (previous!.denseFrom ?? { date: previous!.date, load: previous!.machine.loadAverageAtStart }) : null;
+const agreementResult = await agreements();
 const bm25Result = await bm25();
+const scaleRows: ScaleRow[] = [];
+for (const size of scaleSizes) scaleRows.push(await bm25Scale(size, { seed, queries: bm25Queries, fts5: size === fts5N, log }));
+// --keep-scale: rows of the previous run for sizes not measured now (each row carries its own load).
+const previousScale = (previous as { scale?: ScaleRow[] } | null)?.scale ?? [];
+if (process.argv.includes('--keep-scale')) {
+  for (const row of previousScale) {
+    const now = scaleRows.find((r) => r.n === row.n);
+    if (!now) scaleRows.push(row);
+    else if (!now.fts5 && row.fts5) now.fts5 = { ...row.fts5, note: `measured in the run of ${previous!.date.slice(0, 10)}, load ${row.loadAtStart.join(' / ')}` };
+  }
+}
+scaleRows.sort((x, y) => x.n - y.n);
 const after = os.loadavg().map((x) => Math.round(x * 100) / 100);
 const contended = Math.max(...before.loadAverageAtStart, ...after) > before.cores * 0.75;
 const best = denseResult.hnsw.runs.find((r) => r.recallAt10 >= 0.99);
@@ -149,11 +208,20 @@ const result = {
   trainingFinished: existsSync(modelCard),
   totalSeconds: seconds(started),
   dense: denseResult,
+  denseFrom,
   bm25: bm25Result,
+  agreement: agreementResult,
+  scale: scaleRows,
   targets: {
     dense: { want: 'recall@10 ≥ 0.99 at ≥ 50× exact QPS', met: best !== undefined && best.speedupOverExact >= 50 },
     bm25Index: { want: '≤ 30 s for 100k passages', met: bm25Result.indexSeconds <= 30 },
     bm25Qps: { want: '≥ 500 queries/s', met: bm25Result.qps >= 500 },
+    agreement: { want: '≥ 99% top-1 agreement with tools/bm25_reference.py', met: agreementResult !== null && agreementResult.every((a) => a.top1 >= 0.99) },
+    scale1M: {
+      want: '1M passages indexed in ≤ 300 s with peak memory ≤ 3 GB; ≥ 500 queries/s at k = 10',
+      met: scaleRows.some((r) => r.n === 1_000_000 && r.ragtax.buildSeconds <= 300 && r.ragtax.buildPeakMiB <= 3072 && r.ragtax.qps >= 500),
+    },
+    scale5M: { want: '5M passages indexed without running out of memory', met: scaleRows.some((r) => r.n === 5_000_000 && r.ragtax.exitCode === 0) },
   },
 };
 
@@ -167,8 +235,8 @@ Load average at start ${before.loadAverageAtStart.join(' / ')}, at end ${after.j
   contended ? ' — **the machine was contended** (another job was using the cores), so absolute times are pessimistic; the ratios within this run are the meaningful figures' : ''
 }.${result.trainingFinished ? '' : ' The organism\'s model training (models/quennland-instruct) was still running during this run.'}
 
-## Dense: ${f(n, 0)} × ${dim}-d clustered vectors (${clusters} Gaussian clusters, seed ${seed}), ${nQueries} queries
-
+## Dense: ${f(denseResult.n, 0)} × ${denseResult.dim}-d clustered vectors (${denseResult.clusters} Gaussian clusters), ${denseResult.queries} queries
+${denseFrom ? `\nFrom the run of ${denseFrom.date.slice(0, 10)} (load average ${denseFrom.load.join(' / ')}), kept by \`--skip-dense\`.\n` : ''}
 | index | build | size | queries/s | recall@10 | × exact QPS |
 |---|---|---|---|---|---|
 | exact scan (Float32Array) | — | ${f(denseResult.exact.bytes / 2 ** 20)} MiB | ${f(denseResult.exact.qps)} | 1.0000 | 1 |
@@ -181,13 +249,37 @@ ${denseResult.hnsw.runs
 
 Target: recall@10 ≥ 0.99 at ≥ 50× the exact scan's QPS — **${result.targets.dense.met ? 'met' : 'not met'}**.
 
-## BM25: ${f(bm25Result.n, 0)} synthetic passages (Zipfian vocabulary of ${f(bm25Result.vocabulary, 0)} words, 40–80 words each)
+## BM25 (Lucene's formula, ragtax's postings file): agreement with an independent implementation
+
+ragtax's BM25 against \`tools/bm25_reference.py\` (Python and numpy, its own tokenizer, exhaustive
+scoring) at k1 1.2, b 0.75, Lucene's stopwords, on real public data (\`../shared/datasets\`). Top-1: the
+same first document (or both none); top-10: the same ten in the same order.
+
+${
+  agreementResult === null
+    ? 'Skipped: /usr/bin/python3 with numpy was not available.'
+    : `| corpus | passages | queries | lengths | top-1 agreement | top-10 agreement |
+|---|---:|---:|---|---:|---:|
+${agreementResult.map((a) => `| ${a.corpus} | ${f(a.passages, 0)} | ${f(a.queries, 0)} | ${a.settings.lengths} | ${(100 * a.top1).toFixed(2)}% | ${(100 * a.top10).toFixed(2)}% |`).join('\n')}`
+}
+
+Target: ≥ 99% top-1 agreement — **${result.targets.agreement.met ? 'met' : 'not met'}**.
+
+## BM25 in process: ${f(bm25Result.n, 0)} synthetic passages (Zipfian vocabulary of ${f(bm25Result.vocabulary, 0)} words, 40–80 words each)
+
+\`createBm25Retriever\` over an in-memory corpus (the path of \`ragtax run\`), index in a temporary file.
 
 | index time | queries/s (${bm25Result.queries} keyword queries of 2–5 words, top 10) |
 |---|---|
 | ${f(bm25Result.indexSeconds)} s | ${f(bm25Result.qps, 0)} |
 
 Targets: index ≤ 30 s — **${result.targets.bm25Index.met ? 'met' : 'not met'}**; ≥ 500 queries/s — **${result.targets.bm25Qps.met ? 'met' : 'not met'}**.
+
+## BM25 at scale: ragtax's postings file vs SQLite FTS5
+
+${scaleRows.length === 0 ? 'Not run (--scale \'\').' : scaleMarkdown(scaleRows, f)}
+
+Targets: ${result.targets.scale1M.want} — **${result.targets.scale1M.met ? 'met' : 'not met'}**; ${result.targets.scale5M.want} — **${result.targets.scale5M.met ? 'met' : 'not met'}**.
 `;
 
 mkdirSync(outDir, { recursive: true });

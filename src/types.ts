@@ -37,6 +37,16 @@ export interface QaItem {
    * field, or what the suite's `metrics.cluster_by` derives. Intervals then resample clusters.
    */
   cluster?: string;
+  /**
+   * The answers the item's own passages support, when they differ from `answers` (a knowledge-
+   * conflict set's context answer): a dataset's `fields.context_answers`.
+   */
+  contextAnswers?: string[];
+  /**
+   * Wrong answers planted in the item's passages (RGB's counterfactual `fakeanswer`): a dataset's
+   * `fields.counterfactual`. An output that gives one followed the context against the truth.
+   */
+  counterfactual?: string[];
 }
 
 /** What a dataset loader returns. */
@@ -46,6 +56,8 @@ export interface Dataset {
   corpus: Doc[];
   /** Separate split for few-shot exemplars; never contains an evaluated item. */
   fewShot: QaItem[];
+  /** What the loader built or could not record, one line each ("corpus: 9,812 passages from 1,000 items ..."). */
+  notes?: string[];
 }
 
 /** Retrievers sit behind this one interface (src/retrieval/retrievers.ts lists them). */
@@ -165,9 +177,10 @@ export interface LoadedModel {
   /**
    * Prompt token counts for the context-overflow check, for backends that count asynchronously (a
    * server's /tokenize) or per request (`messages`); null where the count is unknown (the check is
-   * then skipped for that prompt, and `notes` says so). When absent, countTokens(prompt) is used.
+   * then skipped for that prompt, and `notes` says so), or where a safe bound proves the prompt fits
+   * (not counted, unless `exact`). When absent, countTokens(prompt) is used.
    */
-  countRequestTokens?(requests: GenerationRequest[]): Promise<(number | null)[]>;
+  countRequestTokens?(requests: GenerationRequest[], options?: { exact?: boolean }): Promise<(number | null)[]>;
   /** `chat` prompts are sent as messages (GenerationRequest.messages); the server applies the template. */
   acceptsMessages?: boolean;
   /** Things a run should say about this model (e.g. a skipped context check); also in the manifest. */

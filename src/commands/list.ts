@@ -31,7 +31,7 @@ export function listTable(table: ListTable): [string, string][] {
     case 'formats':
       return FORMAT_NAMES.map((name) => {
         const f: DatasetFormat = FORMATS[name];
-        return [name, join([f.ownCorpus ? 'brings its own corpus (no dataset.corpus)' : 'items only; the corpus comes from dataset.corpus', f.takesSplit && 'takes dataset.split'])];
+        return [name, join([f.ownCorpus ? 'brings its own corpus (no dataset.corpus)' : 'the corpus comes from dataset.corpus', 'mapped' in f && 'a preset of the field mapping: takes dataset.fields (items carrying their passages build the corpus) and dataset.shape', f.takesSplit && 'takes dataset.split'])];
       });
     case 'retrievers':
       return (Object.keys(RETRIEVERS) as (keyof typeof RETRIEVERS)[]).map((name) => {

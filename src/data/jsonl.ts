@@ -5,7 +5,8 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
-import { at, InputError, messageOf } from '../errors.js';
+import { at, InputError, messageOf, RuntimeFailure } from '../errors.js';
+import { HeapGuard } from '../runtime/heap-guard.js';
 
 /**
  * The longest line (in bytes, without its line break) a JSONL input may have: 64 MiB. One record
@@ -186,8 +187,10 @@ async function* readTextLineBatches(file: string, opts: { maxLineBytes?: number 
     bytes = 0;
     return { line, text };
   };
+  const guard = new HeapGuard(() => `reading ${file} at line ${line}`);
   try {
     for await (const chunk of input as AsyncIterable<Buffer>) {
+      guard.check();
       const batch: TextLine[] = [];
       let pos = 0;
       if (skipLf && chunk.length > 0) {
@@ -219,9 +222,10 @@ async function* readTextLineBatches(file: string, opts: { maxLineBytes?: number 
     if (bytes > max) throw tooLong();
     if (bytes > 0) yield [finish()];
   } catch (err) {
-    if (err instanceof InputError) throw err;
+    if (err instanceof InputError || err instanceof RuntimeFailure) throw err;
     throw describeStreamError(file, line, err);
   } finally {
+    guard.close();
     input.destroy();
     raw.destroy();
   }
@@ -233,11 +237,29 @@ async function* readTextLineBatches(file: string, opts: { maxLineBytes?: number 
  * line numbers match an editor's.
  */
 export async function* readJsonlRecords(file: string): AsyncGenerator<JsonlRecord> {
-  for await (const batch of readTextLineBatches(file, {})) {
-    for (const { line, text } of batch) {
+  for await (const batch of readJsonlRecordBatches(file)) yield* batch;
+}
+
+/**
+ * `readJsonlRecords`, the records of each read chunk together: one await per chunk, not per record
+ * (per-record awaits cost more than parsing a short record). A bad line throws after the records
+ * before it have been yielded, so their errors come first.
+ */
+export async function* readJsonlRecordBatches(file: string): AsyncGenerator<JsonlRecord[]> {
+  for await (const lines of readTextLineBatches(file, {})) {
+    const batch: JsonlRecord[] = [];
+    for (const { line, text } of lines) {
       if (text.trim() === '') continue;
-      yield { line, value: parseJsonLine(file, line, text) };
+      let value: unknown;
+      try {
+        value = parseJsonLine(file, line, text);
+      } catch (err) {
+        if (batch.length > 0) yield batch;
+        throw err;
+      }
+      batch.push({ line, value });
     }
+    if (batch.length > 0) yield batch;
   }
 }
 

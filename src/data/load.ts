@@ -1,12 +1,16 @@
 // One entry point for every dataset format, plus the few-shot split. The split guarantees that no
 // exemplar is ever evaluated: drawn exemplars are removed from the items, and a separate few-shot
 // file may not share an id or a question with them.
+import path from 'node:path';
 import { InputError, at } from '../errors.js';
 import { normalizeAnswer } from '../scoring/normalize.js';
 import type { Dataset, Doc, QaItem } from '../types.js';
+import { cacheRoot } from '../util/cache-dir.js';
 import { runRng, seededDraw } from '../util/seeded.js';
-import { FORMATS, type DatasetFormatName } from './formats/formats.js';
-import { readRagtaxCorpus } from './formats/ragtax.js';
+import { FORMATS, type DatasetFormat, type DatasetFormatName } from './formats/formats.js';
+import { mappingIdentity, readCorpusFile, type CorpusFields, type FieldsMapping } from './formats/mapped.js';
+import type { Shape } from './records.js';
+import { readValidated } from './validated.js';
 
 export interface DatasetSpec {
   format: DatasetFormatName;
@@ -14,22 +18,55 @@ export interface DatasetSpec {
   path: string;
   /** `beir` only: the qrels split (qrels/<split>.tsv), default `test`. */
   split?: string;
+  /** Mapped formats: the suite's `fields:` over the format's own mapping. */
+  fields?: FieldsMapping;
+  /** Mapped formats: `jsonl`, `json` (an array), `parquet` or `auto` (default: the format's). */
+  shape?: Shape;
   corpus?: string;
+  /** The corpus file's fields (default `{id, title, text}` JSON Lines). */
+  corpusFields?: CorpusFields;
   fewshot?: string;
   fewshotSize?: number;
   seed: number;
+  /**
+   * Skip the per-record checks of a file whose bytes passed them before with the same format and
+   * mapping (a record under the cache folder's `validated/`). Off unless set: the suite loader sets it.
+   */
+  skipRevalidation?: boolean;
+}
+
+/** Where the "these bytes were checked" records live, when the spec asks for them. */
+function validationDir(spec: DatasetSpec): string | undefined {
+  return spec.skipRevalidation ? path.join(cacheRoot(), 'validated') : undefined;
 }
 
 /** Reads items (and the format's own corpus); a few-shot file's generated ids get a `fewshot-` prefix. */
-function readFormat(format: DatasetFormatName, file: string, role: 'eval' | 'fewshot', split?: string): Promise<{ items: QaItem[]; corpus: Doc[] }> {
-  return FORMATS[format].read(file, { idPrefix: role === 'fewshot' ? 'fewshot-' : '', split });
+async function readFormat(spec: DatasetSpec, file: string, role: 'eval' | 'fewshot', notes: string[]): Promise<{ items: QaItem[]; corpus: Doc[]; passagesSeen?: number }> {
+  const format: DatasetFormat = FORMATS[spec.format];
+  const options = { idPrefix: role === 'fewshot' ? 'fewshot-' : '', split: spec.split, fields: spec.fields, shape: spec.shape };
+  if (format.mapped === undefined) return format.read(file, { ...options, validate: true });
+  const reader = { format: spec.format, role, ...(mappingIdentity({ preset: format.mapped, fields: spec.fields, shape: spec.shape }) as object) };
+  const read = await readValidated(validationDir(spec), file, reader, (validate) => format.read(file, { ...options, validate }));
+  if (read.warning) notes.push(`warning: ${read.warning}`);
+  return read.value;
 }
 
+async function readCorpus(spec: DatasetSpec, file: string, notes: string[]): Promise<Doc[]> {
+  const reader = { corpus: spec.corpusFields ?? 'ragtax' };
+  const read = await readValidated(validationDir(spec), file, reader, (validate) => readCorpusFile(file, { fields: spec.corpusFields, validate }));
+  if (read.warning) notes.push(`warning: ${read.warning}`);
+  return read.value;
+}
+
+const count = (n: number) => n.toLocaleString('en-US');
+
 /**
- * Loads a dataset. `corpus` (a ragtax corpus JSONL) is accepted for `ragtax` and `nq-open` only;
- * without it their corpus is empty (closed-book). Few-shot exemplars come from `fewshot` (same format
- * as `path`; with `fewshotSize` a seeded sample of it) or else `fewshotSize` answerable items drawn
- * with the seed and removed from the evaluated items (which keep their file order).
+ * Loads a dataset. `corpus` (a corpus file) is accepted for formats without their own corpus;
+ * without it a mapping with `passages` builds the corpus from the items' passages (merged by id,
+ * or by title + text), and otherwise the corpus is empty (closed-book). Few-shot exemplars come
+ * from `fewshot` (same format as `path`; with `fewshotSize` a seeded sample of it) or else
+ * `fewshotSize` answerable items drawn with the seed and removed from the evaluated items (which
+ * keep their file order). `notes` says what was built ("corpus: N passages from M items ...").
  */
 export async function loadDataset(spec: DatasetSpec): Promise<Dataset> {
   if (spec.corpus !== undefined && FORMATS[spec.format].ownCorpus) {
@@ -41,18 +78,24 @@ export async function loadDataset(spec: DatasetSpec): Promise<Dataset> {
   if (!Number.isInteger(size) || size < 0) {
     throw new InputError(`fewshotSize must be a whole number ≥ 0, got ${String(spec.fewshotSize)}`);
   }
-  const data = await readFormat(spec.format, spec.path, 'eval', spec.split);
-  const corpus = spec.corpus !== undefined ? await readRagtaxCorpus(spec.corpus) : data.corpus;
+  const notes: string[] = [];
+  const data = await readFormat(spec, spec.path, 'eval', notes);
+  const corpus = spec.corpus !== undefined ? await readCorpus(spec, spec.corpus, notes) : data.corpus;
+  if (spec.corpus === undefined && data.passagesSeen !== undefined && data.passagesSeen > 0) {
+    const merged = data.passagesSeen - data.corpus.length;
+    notes.push(`corpus: ${count(data.corpus.length)} passages from ${count(data.items.length)} items (${count(merged)} duplicate${merged === 1 ? '' : 's'} merged)`);
+  }
   checkGoldIds(spec.path, data.items, corpus);
+  const withNotes = (d: Dataset): Dataset => (notes.length > 0 ? { ...d, notes } : d);
 
   if (spec.fewshot !== undefined) {
-    const pool = (await readFormat(spec.format, spec.fewshot, 'fewshot', spec.split)).items;
+    const pool = (await readFormat(spec, spec.fewshot, 'fewshot', notes)).items;
     checkDisjoint(spec.fewshot, pool, data.items);
     const fewShot = spec.fewshotSize === undefined ? pool : drawExemplars(pool, size, spec.seed, spec.fewshot).drawn;
-    return { items: data.items, corpus, fewShot };
+    return withNotes({ items: data.items, corpus, fewShot });
   }
   const { drawn, rest } = drawExemplars(data.items, size, spec.seed, spec.path);
-  return { items: rest, corpus, fewShot: drawn };
+  return withNotes({ items: rest, corpus, fewShot: drawn });
 }
 
 /**

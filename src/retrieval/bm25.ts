@@ -1,33 +1,67 @@
-// BM25 over title + text with MiniSearch. The index is built once per corpus and persisted as
-// MiniSearch JSON under a content hash, so re-runs skip indexing; writes go through a temp file and
-// a rename, so an interrupted run never leaves a half-written index behind. The file is one JSON
-// document, `{"format":"ragtax-bm25/1","documents":N,"sha256":"…","index":<MiniSearch JSON>}`: the
-// checksum covers the MiniSearch JSON, so a damaged file that still parses is caught too. An unusable
-// file is rebuilt with a warning (`build`), or an InputError (`verify`: `ragtax index --verify`).
+// The BM25 retriever. By default Okapi BM25 as Lucene's BM25Similarity computes it (bm25-disk.ts: one
+// field of title + text, lengths in tokens, no coordination factor), over an index file persisted
+// under a content hash: re-runs skip indexing, writes go through a temporary name and a rename, and
+// a damaged file (checksums over every section) is rebuilt with a warning (`build`) or reported as
+// an InputError (`verify`: `ragtax index --verify`). `scoring: minisearch` keeps the scores ragtax
+// gave before (bm25-minisearch.ts), so that old results can be reproduced.
 import { createHash } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { makeDirectory } from '../util/atomic-write.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import MiniSearch, { type Options } from 'minisearch';
-import { InputError, messageOf, RagtaxError, RuntimeFailure } from '../errors.js';
+import MiniSearch from 'minisearch';
+import { InputError, messageOf, RuntimeFailure } from '../errors.js';
 import type { Doc, Retriever, ScoredDoc } from '../types.js';
-import { STOPWORDS, TOKENIZER_VERSION, tokenize } from './tokenize.js';
+import { makeDirectory } from '../util/atomic-write.js';
+import { Bm25DiskIndex, buildDiskIndex, CorruptIndex, DISK_FORMAT, type LengthMode, type Hit } from './bm25-disk.js';
+import { buildMiniSearch, FastScorer, miniSearchCacheKey, miniSearchOptions, saveMiniSearch, tryLoadMiniSearch, type IndexedDoc, type MiniSearchParams } from './bm25-minisearch.js';
+import { STOPWORD_LISTS, TOKENIZER_VERSION, tokenize, words } from './tokenize.js';
 
-/** Standard BM25 (d = 0 turns MiniSearch's BM25+ off). */
-export const BM25_PARAMS = { k: 1.2, b: 0.75, d: 0 } as const;
+/** A suite's `retrieval.bm25` block, resolved. */
+export interface Bm25Settings {
+  scoring: 'lucene' | 'minisearch';
+  k1: number;
+  b: number;
+  /** `lucene` scoring only: Lucene's one-byte length quantisation (`lucene`) or exact token counts. */
+  lengths: LengthMode;
+  /** A named list or the words themselves. */
+  stopwords: keyof typeof STOPWORD_LISTS | string[];
+}
 
-const INDEX_CHUNK = 500;
+/** Lucene's defaults (BM25Similarity(), EnglishAnalyzer's stop set). */
+export const DEFAULT_BM25: Bm25Settings = { scoring: 'lucene', k1: 1.2, b: 0.75, lengths: 'lucene', stopwords: 'lucene' };
+
+/** The settings with every default filled in: `minisearch` scoring keeps ragtax's first stopword list. */
+export function resolveBm25Settings(given: Partial<Bm25Settings> = {}): Bm25Settings {
+  const scoring = given.scoring ?? DEFAULT_BM25.scoring;
+  if (scoring === 'minisearch' && given.lengths === 'exact') {
+    throw new InputError('`retrieval.bm25.lengths` is for `scoring: lucene` only (MiniSearch counts distinct terms per field)');
+  }
+  return {
+    scoring,
+    k1: given.k1 ?? DEFAULT_BM25.k1,
+    b: given.b ?? DEFAULT_BM25.b,
+    lengths: given.lengths ?? 'lucene',
+    stopwords: given.stopwords ?? (scoring === 'minisearch' ? 'ragtax' : 'lucene'),
+  };
+}
+
+/** The stopword set of the settings (a given list is folded as the tokenizer folds words). */
+export function stopwordSet(settings: Bm25Settings): ReadonlySet<string> {
+  if (typeof settings.stopwords === 'string') return STOPWORD_LISTS[settings.stopwords];
+  return new Set(settings.stopwords.flatMap((w) => words(w)));
+}
 
 export interface Bm25Options {
+  /** Scoring, k1, b, lengths and stopwords (default: Lucene's BM25). */
+  settings?: Partial<Bm25Settings>;
   /** Where the index is persisted; without it the index lives in memory only. */
   cacheDir?: string;
   onProgress?: (done: number, total: number) => void;
   /** Called for a cache file that could not be used (default: console.warn). */
   onWarning?: (message: string) => void;
   /**
-   * `build` (default) builds an index that is missing or unusable; `verify` only loads, and a
-   * missing or unusable index is an InputError (nothing is built or written).
+   * `build` (default) builds an index that is missing or unusable; `verify` only loads (and checks
+   * every checksum), and a missing or unusable index is an InputError (nothing is built or written).
    */
   mode?: 'build' | 'verify';
   /** The suite, for the `ragtax index <suite>` hint of verify errors. */
@@ -42,309 +76,173 @@ export interface Bm25Retriever extends Retriever {
   readonly cachePath: string | null;
   /** Number of indexed documents. */
   readonly size: number;
+  readonly settings: Bm25Settings;
 }
 
-export interface IndexedDoc {
-  i: number;
-  title: string;
-  text: string;
-}
-
-// Tokenisation happens in `tokenize`; processTerm must not lowercase or filter a second time.
-/** Exported for the test that checks the fast scorer against MiniSearch's own search(). */
-export const MINISEARCH_OPTIONS: Options<IndexedDoc> = {
-  idField: 'i',
-  fields: ['title', 'text'],
-  storeFields: [],
-  tokenize: (text) => tokenize(text),
-  processTerm: (term) => term,
-  searchOptions: { bm25: { ...BM25_PARAMS }, fuzzy: false, prefix: false, combineWith: 'OR' },
-};
-
-/** Identity of an index: every document (order included) and every scoring/tokenising choice. */
-export function bm25CacheKey(corpus: readonly Doc[]): string {
+/**
+ * Identity of an index: every document (order included), the tokenizer and the stopwords (and for
+ * MiniSearch k1 and b, which its index bakes in). Lucene's k1, b and lengths apply at query time.
+ */
+export function bm25CacheKey(corpus: readonly Doc[], given: Partial<Bm25Settings> = {}): string {
+  const settings = resolveBm25Settings(given);
+  if (settings.scoring === 'minisearch') return miniSearchCacheKey(corpus, miniSearchParams(settings));
   const hash = createHash('sha256');
-  hash.update(
-    JSON.stringify({ bm25: BM25_PARAMS, tokenizer: TOKENIZER_VERSION, stopwords: [...STOPWORDS], fields: ['title', 'text'] }),
-  );
+  hash.update(JSON.stringify({ format: DISK_FORMAT, tokenizer: TOKENIZER_VERSION, stopwords: [...stopwordSet(settings)].sort(), field: 'title text' }));
   for (const doc of corpus) hash.update(`\u0001${doc.id}\u0000${doc.title}\u0000${doc.text}`);
   return hash.digest('hex');
 }
 
-async function buildIndex(corpus: readonly Doc[], onProgress?: (done: number, total: number) => void): Promise<MiniSearch<IndexedDoc>> {
-  const index = new MiniSearch<IndexedDoc>(MINISEARCH_OPTIONS);
-  for (let start = 0; start < corpus.length; start += INDEX_CHUNK) {
-    const chunk = corpus.slice(start, start + INDEX_CHUNK).map((doc, j) => ({ i: start + j, title: doc.title, text: doc.text }));
-    index.addAll(chunk);
-    onProgress?.(start + chunk.length, corpus.length);
-    await yieldToEventLoop(); // keep progress bars and signals responsive on large corpora
-  }
-  return index;
+function miniSearchParams(settings: Bm25Settings): MiniSearchParams {
+  return { k: settings.k1, b: settings.b, d: 0, stopwords: stopwordSet(settings) };
 }
 
-const FILE_FORMAT = 'ragtax-bm25/1';
-const HEADER = /^\{"format":"ragtax-bm25\/1","documents":(\d+),"sha256":"([0-9a-f]{64})","index":/;
-
-type Loaded = { index: MiniSearch<IndexedDoc> } | { problem: 'missing' } | { problem: 'unreadable' | 'corrupt'; reason: string };
-
-async function tryLoadIndex(file: string, expectedSize: number): Promise<Loaded> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { problem: 'missing' };
-    return { problem: 'unreadable', reason: messageOf(err) };
-  }
-  const header = HEADER.exec(text.slice(0, 200));
-  if (!header || !text.endsWith('}')) return { problem: 'corrupt', reason: `not a ragtax BM25 index file (${FILE_FORMAT}): damaged, or written by an older ragtax` };
-  const json = text.slice(header[0].length, -1);
-  if (createHash('sha256').update(json).digest('hex') !== header[2]) return { problem: 'corrupt', reason: 'its data does not match its checksum' };
-  try {
-    const index = MiniSearch.loadJSON<IndexedDoc>(json, MINISEARCH_OPTIONS);
-    const count = Number(header[1]) !== index.documentCount ? `${header[1]} documents by its header, ${index.documentCount} by its data` : `${index.documentCount} documents`;
-    if (index.documentCount !== expectedSize || Number(header[1]) !== expectedSize) throw new Error(`holds ${count}, expected ${expectedSize}`);
-    return { index };
-  } catch (err) {
-    return { problem: 'corrupt', reason: messageOf(err) };
-  }
-}
-
-async function saveIndex(file: string, index: MiniSearch<IndexedDoc>): Promise<void> {
-  const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    makeDirectory(path.dirname(file), { label: 'BM25 index folder ' });
-    const json = JSON.stringify(index);
-    const sha256 = createHash('sha256').update(json).digest('hex');
-    await writeFile(temp, `{"format":"${FILE_FORMAT}","documents":${index.documentCount},"sha256":"${sha256}","index":${json}}`);
-    await rename(temp, file);
-  } catch (err) {
-    await rm(temp, { force: true });
-    if (err instanceof RagtaxError) throw err; // already names the folder
-    throw new RuntimeFailure(`cannot write the BM25 index to ${file}: ${messageOf(err)}`);
-  }
+/** The index file of `corpus` under `cacheDir`. */
+export function bm25CachePath(cacheDir: string, corpus: readonly Doc[], given: Partial<Bm25Settings> = {}): string {
+  const settings = resolveBm25Settings(given);
+  return path.join(cacheDir, `bm25-${bm25CacheKey(corpus, settings)}.${settings.scoring === 'minisearch' ? 'json' : 'idx'}`);
 }
 
 /**
  * A BM25 retriever over `corpus`. Results are best first; ties keep corpus order. When fewer than k
  * documents share a term with the query, the list is padded with score-0 documents in corpus order,
  * so every query gets min(k, corpus size) documents, as a dense retriever would give.
- * Scores are MiniSearch's: per-field BM25 summed over title and text, times the number of distinct
- * query terms matched (MiniSearch's coordination factor).
  */
 export async function createBm25Retriever(corpus: Doc[], opts: Bm25Options = {}): Promise<Bm25Retriever> {
+  const settings = resolveBm25Settings(opts.settings);
+  return settings.scoring === 'minisearch' ? createMiniSearchRetriever(corpus, settings, opts) : createLuceneRetriever(corpus, settings, opts);
+}
+
+/** Top-k hits as documents, padded with score-0 documents in corpus order. */
+function padded(corpus: Doc[], hits: Hit[], k: number): ScoredDoc[] {
+  const top = hits.map(({ i, score }) => ({ doc: corpus[i]!, score }));
+  if (top.length < k) {
+    const taken = new Set(hits.map((h) => h.i));
+    for (let i = 0; i < corpus.length && top.length < k; i++) if (!taken.has(i)) top.push({ doc: corpus[i]!, score: 0 });
+  }
+  return top;
+}
+
+const rebuildHint = (opts: Bm25Options) => `\`ragtax index ${opts.suiteFile ?? '<suite.yaml>'}\``;
+
+function verifyError(opts: Bm25Options, file: string, problem: 'missing' | 'unreadable' | 'corrupt', reason = ''): InputError {
+  return new InputError(
+    problem === 'missing'
+      ? `the BM25 index for this corpus is missing (${file}); build it with ${rebuildHint(opts)}`
+      : `the BM25 index for this corpus at ${file} cannot be used (${problem}: ${reason}); rebuild it with ${rebuildHint(opts)}`,
+  );
+}
+
+async function createLuceneRetriever(corpus: Doc[], settings: Bm25Settings, opts: Bm25Options): Promise<Bm25Retriever> {
   const warn = opts.onWarning ?? ((message: string) => console.warn(`warning: ${message}`));
-  const cachePath = opts.cacheDir ? path.join(opts.cacheDir, `bm25-${bm25CacheKey(corpus)}.json`) : null;
-  const rebuild = `\`ragtax index ${opts.suiteFile ?? '<suite.yaml>'}\``;
-  if (opts.mode === 'verify' && !cachePath) throw new InputError(`verify needs a cache directory holding the BM25 index; build it with ${rebuild}`);
-  let index: MiniSearch<IndexedDoc> | null = null;
+  const cachePath = opts.cacheDir ? bm25CachePath(opts.cacheDir, corpus, settings) : null;
+  if (opts.mode === 'verify' && !cachePath) throw new InputError(`verify needs a cache directory holding the BM25 index; build it with ${rebuildHint(opts)}`);
+  const stopwords = stopwordSet(settings);
+  const scoring = { k1: settings.k1, b: settings.b, lengths: settings.lengths };
+
+  const build = async (file: string): Promise<Bm25DiskIndex> => {
+    makeDirectory(path.dirname(file), { label: 'BM25 index folder ' });
+    await buildDiskIndex(
+      corpus,
+      file,
+      { stopwords, onProgress: (done) => opts.onProgress?.(done, corpus.length) },
+    );
+    opts.onProgress?.(corpus.length, corpus.length);
+    return Bm25DiskIndex.open(file, corpus.length, scoring);
+  };
+  /** Without a cache folder: built in a temporary folder, opened, and the file unlinked (the open descriptor keeps it). */
+  const buildTemporary = async (): Promise<Bm25DiskIndex> => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ragtax-bm25-'));
+    try {
+      return await build(path.join(dir, 'index.idx'));
+    } finally {
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // Windows cannot remove an open file: it stays in the OS temporary folder.
+      }
+    }
+  };
+
+  let index: Bm25DiskIndex | null = null;
   if (cachePath) {
-    const loaded = await tryLoadIndex(cachePath, corpus.length);
-    if ('index' in loaded) index = loaded.index;
-    else if (opts.mode === 'verify') {
-      throw new InputError(
-        loaded.problem === 'missing'
-          ? `the BM25 index for this corpus is missing (${cachePath}); build it with ${rebuild}`
-          : `the BM25 index for this corpus at ${cachePath} cannot be used (${loaded.problem}: ${loaded.reason}); rebuild it with ${rebuild}`,
-      );
-    } else if (loaded.problem !== 'missing') warn(`BM25 index ${cachePath} is ${loaded.problem} (${loaded.reason}); rebuilding it`);
+    try {
+      index = Bm25DiskIndex.open(cachePath, corpus.length, scoring);
+      if (opts.mode === 'verify') index.verify();
+    } catch (error) {
+      index?.close();
+      index = null;
+      const code = (error as NodeJS.ErrnoException).code;
+      const problem = code === 'ENOENT' ? 'missing' : error instanceof CorruptIndex ? 'corrupt' : 'unreadable';
+      if (problem === 'unreadable' && error instanceof RuntimeFailure) throw error; // out of memory
+      if (opts.mode === 'verify') throw verifyError(opts, cachePath, problem, messageOf(error));
+      if (problem !== 'missing') warn(`BM25 index ${cachePath} is ${problem} (${messageOf(error)}); rebuilding it`);
+    }
   }
   const loadedFromCache = index !== null;
-  if (!index) {
-    index = await buildIndex(corpus, opts.onProgress);
-    if (cachePath) await saveIndex(cachePath, index);
-  } else {
-    opts.onProgress?.(corpus.length, corpus.length);
-  }
-  const ready = index;
-
-  const scorer = new FastScorer(ready, corpus.length);
-
-  function searchOne(query: string, k: number): ScoredDoc[] {
-    const hits = scorer.search(tokenize(query), k);
-    const top = hits.map(({ i, score }) => ({ doc: corpus[i]!, score }));
-    if (top.length < k) {
-      const taken = new Set(hits.map((h) => h.i));
-      for (let i = 0; i < corpus.length && top.length < k; i++) if (!taken.has(i)) top.push({ doc: corpus[i]!, score: 0 });
-    }
-    return top;
-  }
+  if (index) opts.onProgress?.(corpus.length, corpus.length);
+  else index = cachePath ? await build(cachePath) : await buildTemporary();
+  let open = index;
 
   return {
     name: 'bm25',
     loadedFromCache,
     cachePath,
     size: corpus.length,
+    settings,
     async search(queries: string[], k: number): Promise<ScoredDoc[][]> {
-      return queries.map((query) => searchOne(query, k));
+      const out: ScoredDoc[][] = [];
+      for (const query of queries) {
+        let hits: Hit[];
+        try {
+          hits = open.search(tokenize(query, stopwords), k);
+        } catch (error) {
+          // A postings block is checked when first read: a damaged one is found here.
+          if (!(error instanceof CorruptIndex)) throw error;
+          open.close();
+          if (opts.mode === 'verify' || !cachePath) throw new RuntimeFailure(`the BM25 index ${cachePath ?? '(temporary)'} is corrupt (${error.message})`);
+          warn(`BM25 index ${cachePath} is corrupt (${error.message}); rebuilding it`);
+          open = await build(cachePath);
+          hits = open.search(tokenize(query, stopwords), k);
+        }
+        out.push(padded(corpus, hits, k));
+      }
+      return out;
+    },
+    dispose: async () => open.close(),
+  };
+}
+
+async function createMiniSearchRetriever(corpus: Doc[], settings: Bm25Settings, opts: Bm25Options): Promise<Bm25Retriever> {
+  const warn = opts.onWarning ?? ((message: string) => console.warn(`warning: ${message}`));
+  const params = miniSearchParams(settings);
+  const options = miniSearchOptions(params);
+  const cachePath = opts.cacheDir ? bm25CachePath(opts.cacheDir, corpus, settings) : null;
+  if (opts.mode === 'verify' && !cachePath) throw new InputError(`verify needs a cache directory holding the BM25 index; build it with ${rebuildHint(opts)}`);
+  let index: MiniSearch<IndexedDoc> | null = null;
+  if (cachePath) {
+    const loaded = await tryLoadMiniSearch(cachePath, corpus.length, options);
+    if ('index' in loaded) index = loaded.index;
+    else if (opts.mode === 'verify') throw verifyError(opts, cachePath, loaded.problem, 'reason' in loaded ? loaded.reason : '');
+    else if (loaded.problem !== 'missing') warn(`BM25 index ${cachePath} is ${loaded.problem} (${loaded.reason}); rebuilding it`);
+  }
+  const loadedFromCache = index !== null;
+  if (!index) {
+    index = await buildMiniSearch(corpus, options, opts.onProgress);
+    if (cachePath) await saveMiniSearch(cachePath, index);
+  } else {
+    opts.onProgress?.(corpus.length, corpus.length);
+  }
+  const scorer = new FastScorer(index, corpus.length, params);
+  return {
+    name: 'bm25',
+    loadedFromCache,
+    cachePath,
+    size: corpus.length,
+    settings,
+    async search(queries: string[], k: number): Promise<ScoredDoc[][]> {
+      return queries.map((query) => padded(corpus, scorer.search(tokenize(query, params.stopwords), k), k));
     },
     // The index is plain memory, freed with the retriever.
     dispose: async () => {},
   };
-}
-
-// ---------------------------------------------------------------- fast top-k scoring
-//
-// MiniSearch's own search() builds a Map entry with term and field lists for every matching
-// document and sorts them all: with frequent query words that is most of the corpus for every query
-// (about 140 queries/s on 5,000 passages). FastScorer computes the same scores from the same index
-// (MiniSearch's BM25 per field, summed in MiniSearch's order, times the number of distinct query
-// terms matched) over typed arrays: per-term postings (converted once from MiniSearch's index when
-// the retriever is made), one accumulator per document, and a bounded heap for the top k. Results equal
-// MiniSearch's search() sorted by score, ties in corpus order (tests/retrieval/bm25.test.ts).
-
-/** MiniSearch internals the scorer reads (stable within minisearch 7.x). */
-interface MiniSearchInternals {
-  _index: { get(term: string): Map<number, Map<number, number>> | undefined };
-  _documentIds: Map<number, unknown>;
-  _fieldLength: Map<number, number[]>;
-  _avgFieldLength: number[];
-  _documentCount: number;
-  _fieldIds: Record<string, number>;
-}
-
-/** The documents holding a term and the term's score in each (its fields summed in MiniSearch's order). */
-interface TermPostings {
-  docs: Int32Array;
-  scores: Float64Array;
-}
-
-class FastScorer {
-  private readonly internals: MiniSearchInternals;
-  private readonly fieldIds: number[];
-  /** MiniSearch's short document id → corpus position, and field lengths by short id (ids are dense: nothing is ever removed). */
-  private readonly shortToIndex: Int32Array;
-  private readonly fieldLengths: Float64Array[];
-  private readonly cache = new Map<string, TermPostings | null>();
-  private readonly acc: Float64Array;
-  private readonly termScore: Float64Array;
-  private readonly termStamp: Int32Array;
-  private readonly matched: Int32Array;
-  private readonly touched: Int32Array;
-  private stamp = 0;
-
-  constructor(index: MiniSearch<IndexedDoc>, size: number) {
-    this.internals = index as unknown as MiniSearchInternals;
-    this.fieldIds = (MINISEARCH_OPTIONS.fields as string[]).map((f) => this.internals._fieldIds[f]!);
-    let maxShort = 0;
-    for (const shortId of this.internals._documentIds.keys()) maxShort = Math.max(maxShort, shortId);
-    this.shortToIndex = new Int32Array(maxShort + 1);
-    for (const [shortId, id] of this.internals._documentIds) this.shortToIndex[shortId] = id as number;
-    this.fieldLengths = this.fieldIds.map(() => new Float64Array(maxShort + 1));
-    for (const [shortId, lengths] of this.internals._fieldLength) {
-      this.fieldIds.forEach((fieldId, f) => (this.fieldLengths[f]![shortId] = lengths[fieldId]!));
-    }
-    this.acc = new Float64Array(size);
-    this.termScore = new Float64Array(size);
-    this.termStamp = new Int32Array(size);
-    this.matched = new Int32Array(size);
-    this.touched = new Int32Array(size);
-    // Every term's postings up front: a cold query would otherwise pay for converting the long
-    // posting maps of its frequent terms (about 40% of query time over a fresh index).
-    for (const [term] of this.internals._index as unknown as Iterable<[string, unknown]>) this.postings(term);
-  }
-
-  /** Built on first use from MiniSearch's index, then cached. */
-  private postings(term: string): TermPostings | null {
-    const cached = this.cache.get(term);
-    if (cached !== undefined) return cached;
-    const data = this.internals._index.get(term);
-    let result: TermPostings | null = null;
-    if (data) {
-      const { k, b, d } = BM25_PARAMS;
-      const total = this.internals._documentCount;
-      const { termScore, termStamp } = this;
-      const stamp = ++this.stamp;
-      const docs: number[] = [];
-      for (const [f, fieldId] of this.fieldIds.entries()) {
-        const freqs = data.get(fieldId);
-        if (!freqs) continue;
-        const matching = freqs.size;
-        const avg = this.internals._avgFieldLength[fieldId]!;
-        const lengths = this.fieldLengths[f]!;
-        // Exactly MiniSearch's calcBM25Score, operation for operation ...
-        const invDocFreq = Math.log(1 + (total - matching + 0.5) / (matching + 0.5));
-        for (const [shortId, termFreq] of freqs) {
-          const fieldLength = lengths[shortId]!;
-          const score = invDocFreq * (d + (termFreq * (k + 1)) / (termFreq + k * (1 - b + (b * fieldLength) / avg)));
-          const doc = this.shortToIndex[shortId]!;
-          // ... summed over the fields in field order (MiniSearch's termResults).
-          if (termStamp[doc] === stamp) termScore[doc] = termScore[doc]! + score;
-          else {
-            termStamp[doc] = stamp;
-            termScore[doc] = score;
-            docs.push(doc);
-          }
-        }
-      }
-      result = { docs: Int32Array.from(docs), scores: Float64Array.from(docs, (doc) => termScore[doc]!) };
-    }
-    this.cache.set(term, result);
-    return result;
-  }
-
-  search(terms: readonly string[], k: number): { i: number; score: number }[] {
-    const { acc, matched, touched } = this;
-    let nTouched = 0;
-    const seen = new Set<string>();
-    for (const term of terms) {
-      const postings = this.postings(term);
-      const first = !seen.has(term);
-      seen.add(term);
-      if (!postings) continue;
-      const { docs, scores } = postings;
-      // Term scores are added to each document's total (MiniSearch's OR combination); a repeated
-      // query term adds its score again but counts once towards the matched-terms factor.
-      for (let j = 0; j < docs.length; j++) {
-        const doc = docs[j]!;
-        if (matched[doc] === 0) {
-          touched[nTouched++] = doc;
-          acc[doc] = scores[j]!;
-          matched[doc] = 1;
-        } else {
-          acc[doc] = acc[doc]! + scores[j]!;
-          if (first) matched[doc] = matched[doc]! + 1;
-        }
-      }
-    }
-    // Top k by score × distinct query terms matched; ties in corpus order.
-    const want = Math.min(k, nTouched);
-    const heapScores = new Float64Array(want);
-    const heapDocs = new Int32Array(want);
-    let size = 0;
-    const worse = (s1: number, d1: number, s2: number, d2: number) => s1 < s2 || (s1 === s2 && d1 > d2);
-    for (let t = 0; t < nTouched; t++) {
-      const doc = touched[t]!;
-      const score = acc[doc]! * matched[doc]!;
-      matched[doc] = 0;
-      if (want === 0) continue;
-      if (size < want) {
-        let i = size++;
-        while (i > 0) {
-          const parent = (i - 1) >> 1;
-          if (!worse(score, doc, heapScores[parent]!, heapDocs[parent]!)) break;
-          heapScores[i] = heapScores[parent]!;
-          heapDocs[i] = heapDocs[parent]!;
-          i = parent;
-        }
-        heapScores[i] = score;
-        heapDocs[i] = doc;
-      } else if (worse(heapScores[0]!, heapDocs[0]!, score, doc)) {
-        let i = 0;
-        for (;;) {
-          const l = 2 * i + 1;
-          if (l >= size) break;
-          const r = l + 1;
-          const c = r < size && worse(heapScores[r]!, heapDocs[r]!, heapScores[l]!, heapDocs[l]!) ? r : l;
-          if (!worse(heapScores[c]!, heapDocs[c]!, score, doc)) break;
-          heapScores[i] = heapScores[c]!;
-          heapDocs[i] = heapDocs[c]!;
-          i = c;
-        }
-        heapScores[i] = score;
-        heapDocs[i] = doc;
-      }
-    }
-    const out = Array.from({ length: size }, (_, j) => ({ i: heapDocs[j]!, score: heapScores[j]! }));
-    return out.sort((x, y) => y.score - x.score || x.i - y.i);
-  }
 }

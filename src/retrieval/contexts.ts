@@ -150,6 +150,8 @@ interface ContextModeDefinition {
   /** The prompt shows documents (false: no retriever, k recorded as 0). */
   showsDocuments: boolean;
   needsRetriever(k: number): boolean;
+  /** How deep its first search for an item goes (0: no search); a run retrieves once, at least this deep. */
+  searchDepth(k: number): number;
   /** Documents per item, in prompt order. */
   build(items: QaItem[], retriever: Retriever | null, opts: ContextOptions): Promise<Doc[][]>;
 }
@@ -170,9 +172,10 @@ export const CONTEXT_MODES: Record<ContextMode, ContextModeDefinition> = {
     inGrid: true,
     showsDocuments: true,
     needsRetriever: () => true,
+    searchDepth: (k) => k,
     async build(items, retriever, { k, order, corpusById }) {
       const corpusSize = corpusById?.size;
-      const collected = await collect(items, retriever!, k, k, () => true, corpusSize);
+      const collected = await collect(items, retriever!, k, CONTEXT_MODES.retrieved.searchDepth(k), () => true, corpusSize);
       return items.map((item, i) => {
         const { docs } = collected[i]!;
         if (docs.length < k) throw shortfallError(item, docs.length, k, 'retrieved', corpusSize);
@@ -184,13 +187,14 @@ export const CONTEXT_MODES: Record<ContextMode, ContextModeDefinition> = {
     inGrid: true,
     showsDocuments: true,
     needsRetriever: (k) => k > 1,
+    searchDepth: (k) => (k > 1 ? k : 0),
     async build(items, retriever, opts) {
       const { k, order, corpusById } = opts;
       const corpusSize = corpusById?.size;
       const golds = items.map((item) => goldDoc(item, corpusById));
       const goldKeys = new Map(items.map((item, i) => [item, contentKey(golds[i]!.title, golds[i]!.text)]));
       const notGold: Accept = (item, doc) => !item.goldDocIds!.includes(doc.id) && contentKey(doc.title, doc.text) !== goldKeys.get(item);
-      const others = k > 1 ? await collect(items, retriever!, k - 1, k, notGold, corpusSize) : items.map(() => ({ docs: [], exhausted: true }));
+      const others = k > 1 ? await collect(items, retriever!, k - 1, CONTEXT_MODES.oracle.searchDepth(k), notGold, corpusSize) : items.map(() => ({ docs: [], exhausted: true }));
       const position = opts.oraclePosition ?? (order === 'ascending' ? 'last' : 'first');
       return items.map((item, i) => {
         const { docs } = others[i]!;
@@ -205,9 +209,10 @@ export const CONTEXT_MODES: Record<ContextMode, ContextModeDefinition> = {
     inGrid: true,
     showsDocuments: true,
     needsRetriever: () => true,
+    searchDepth: (k) => DEEPEN_FACTOR * k,
     async build(items, retriever, { k, order, corpusById }) {
       const clean: Accept = (item, doc) => !(item.goldDocIds ?? []).includes(doc.id) && !docMentionsAnswer(doc, item.answers);
-      const collected = await collect(items, retriever!, k, DEEPEN_FACTOR * k, clean, corpusById?.size);
+      const collected = await collect(items, retriever!, k, CONTEXT_MODES.distractors.searchDepth(k), clean, corpusById?.size);
       return collected.map((c) => arrange(c.docs, order));
     },
   },
@@ -215,6 +220,7 @@ export const CONTEXT_MODES: Record<ContextMode, ContextModeDefinition> = {
     inGrid: false,
     showsDocuments: false,
     needsRetriever: () => false,
+    searchDepth: () => 0,
     build: async (items) => items.map(() => []),
   },
 };

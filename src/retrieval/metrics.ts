@@ -5,6 +5,9 @@
 //   recall@k = |relevant ∩ top k| / |relevant|
 //   nDCG@k   = DCG@k / IDCG@k with DCG@k = Σ_{i=1..k} grade(doc_i) / log2(i + 1) (linear gain)
 //   MRR@k    = 1 / rank of the first relevant document in the top k (0 when none)
+//   all-gold@k = 1 when every relevant document is in the top k, else 0 (multi-hop questions need
+//                all their supporting documents; for an item with one relevant document it is its
+//                recall@k)
 // Ranks are the retriever's raw ranks (no de-duplication).
 import { InputError } from '../errors.js';
 import type { QaItem, Retriever } from '../types.js';
@@ -13,6 +16,8 @@ export interface RetrievalMetrics {
   /** Items with at least one relevant document (the denominator of every mean). */
   n: number;
   recallAtK: { k: number; recall: number }[];
+  /** Share of the items with every relevant document in the top k. */
+  allGoldAtK: { k: number; rate: number }[];
   ndcgAt10: number;
   mrrAt10: number;
 }
@@ -34,6 +39,13 @@ export function recallAt(ranked: readonly string[], grades: ReadonlyMap<string, 
   let hits = 0;
   for (const id of new Set(ranked.slice(0, k))) if (grades.has(id)) hits += 1;
   return hits / grades.size;
+}
+
+/** Every relevant document is in the top k. */
+export function allGoldAt(ranked: readonly string[], grades: ReadonlyMap<string, number>, k: number): boolean {
+  const top = new Set(ranked.slice(0, k));
+  for (const id of grades.keys()) if (!top.has(id)) return false;
+  return true;
 }
 
 export function ndcgAt(ranked: readonly string[], grades: ReadonlyMap<string, number>, k: number): number {
@@ -71,9 +83,15 @@ export function metricsFromRankings(items: readonly QaItem[], rankings: readonly
   return {
     n: judged.length,
     recallAtK: ks.map((k) => ({ k, recall: mean((x) => recallAt(x.ranked, x.grades, k)) })),
+    allGoldAtK: ks.map((k) => ({ k, rate: mean((x) => (allGoldAt(x.ranked, x.grades, k) ? 1 : 0)) })),
     ndcgAt10: mean((x) => ndcgAt(x.ranked, x.grades, 10)),
     mrrAt10: mean((x) => reciprocalRankAt(x.ranked, x.grades, 10)),
   };
+}
+
+/** The depth the metrics read: max(10, ks) (nDCG@10 and MRR@10 read 10). */
+export function metricsDepth(ks: readonly number[]): number {
+  return Math.max(10, ...ks);
 }
 
 /** Runs the retriever over the judged items at depth max(10, ks) and scores it; null without judgements. */
@@ -81,7 +99,7 @@ export async function retrievalMetrics(items: readonly QaItem[], retriever: Retr
   for (const k of ks) if (!Number.isInteger(k) || k < 1) throw new InputError(`recall@k needs whole k ≥ 1, got ${k}`);
   const judged = items.filter((item) => judgements(item) !== null);
   if (judged.length === 0) return null;
-  const depth = Math.max(10, ...ks);
+  const depth = metricsDepth(ks);
   const rankings: string[][] = [];
   for (let start = 0; start < judged.length; start += SEARCH_BATCH) {
     const batch = judged.slice(start, start + SEARCH_BATCH);

@@ -15,6 +15,11 @@ export interface RecallAtK {
 
 const SEARCH_BATCH = 512;
 
+/** The items recall counts: answers present, not `unanswerable`. */
+export function isAnswerable(item: QaItem): boolean {
+  return !item.unanswerable && item.answers.length > 0;
+}
+
 /**
  * Recall for every k in `ks` from one retrieval pass at max(ks). Raw retriever ranks are used (no
  * de-duplication), as retriever recall is usually reported.
@@ -22,7 +27,7 @@ const SEARCH_BATCH = 512;
 export async function answerRecallAtK(items: readonly QaItem[], retriever: Retriever, ks: readonly number[]): Promise<RecallAtK[]> {
   if (ks.length === 0) return [];
   for (const k of ks) if (!Number.isInteger(k) || k < 1) throw new InputError(`recall@k needs whole k ≥ 1, got ${k}`);
-  const answerable = items.filter((item) => !item.unanswerable && item.answers.length > 0);
+  const answerable = items.filter(isAnswerable);
   const maxK = Math.max(...ks);
   // Rank (1-based) of the first document holding an answer, or Infinity.
   const firstHitRank: number[] = [];

@@ -7,12 +7,13 @@ import { z } from 'zod';
 import { InputError } from '../errors.js';
 import type { Doc, QaItem, Retriever } from '../types.js';
 import { cacheRoot } from '../util/cache-dir.js';
-import { createBm25Retriever, type Bm25Retriever } from './bm25.js';
+import { createBm25Retriever, resolveBm25Settings, stopwordSet, type Bm25Retriever, type Bm25Settings } from './bm25.js';
 import { createDenseRetriever, type DenseRetriever, type DenseStage } from './dense.js';
 import type { Embedder } from './embedder.js';
 import { denseCacheDir, openDenseEmbedder, type DenseSettings } from './embedding-settings.js';
 import { createHybridRetriever } from './hybrid.js';
 import { createPrecomputedRetriever } from './precomputed.js';
+import { createTrecRunRetriever, trecRunPath, trecRunSettings } from './trec-run.js';
 
 /** What a retriever is opened with (everything resolved by the suite loader). */
 export interface RetrieverContext {
@@ -41,6 +42,8 @@ export interface OpenedRetriever {
   bm25Seconds?: number;
   dense?: DenseRetriever;
   embedder?: Embedder;
+  /** One line `ragtax index` prints about what was read, for a retriever without an index. */
+  note?: string;
 }
 
 export interface RetrieverDefinition<Settings extends z.ZodRawShape> {
@@ -61,11 +64,48 @@ function bm25CacheDir(retrievalCacheDir: string | undefined): string {
   return retrievalCacheDir ?? path.join(cacheRoot(), 'bm25');
 }
 
-async function openBm25(context: RetrieverContext): Promise<{ bm25: Bm25Retriever; bm25Seconds: number }> {
+/**
+ * `retrieval.bm25`: BM25's own settings (bm25.ts), shared by `bm25` and `hybrid`. Defaults are
+ * Lucene's (BM25Similarity, EnglishAnalyzer's stop set); `scoring: minisearch` gives ragtax's scores
+ * from before the Lucene BM25 (its default stopwords are then ragtax's first list).
+ */
+const bm25Settings = {
+  bm25: z
+    .object({
+      scoring: z.enum(['lucene', 'minisearch']).default('lucene').describe("`lucene` (Lucene's BM25) or `minisearch` (ragtax's scores before, for old results)"),
+      k1: z.number().min(0).max(100).default(1.2).describe('Term-frequency saturation'),
+      b: z.number().min(0).max(1).default(0.75).describe('Length normalisation'),
+      lengths: z.enum(['lucene', 'exact']).optional().describe('`lucene`: token counts quantised to one byte as Lucene stores them (default); `exact`: as they are'),
+      stopwords: z
+        .union([z.enum(['lucene', 'ragtax', 'none']), z.array(z.string().min(1))])
+        .optional()
+        .describe("`lucene` (Lucene's 33 English stopwords; the default), `ragtax` (ragtax's first list; minisearch's default), `none`, or the words"),
+    })
+    .strict()
+    .default({})
+    .describe('BM25 settings (docs/retrieval.md)'),
+};
+
+type Bm25Block = z.infer<z.ZodObject<typeof bm25Settings>>['bm25'];
+
+/** What the manifest records of BM25: every setting resolved, with the stopword list spelt out. */
+export function bm25Manifest(block: Bm25Block | undefined): Record<string, unknown> {
+  const settings = resolveBm25Settings(block ?? {});
+  return { ...settings, stopwordList: [...stopwordSet(settings)].sort() };
+}
+
+async function openBm25(context: RetrieverContext, block: Bm25Block): Promise<{ bm25: Bm25Retriever; bm25Seconds: number }> {
   const cacheDir = bm25CacheDir(context.cacheDir);
   const started = performance.now();
+  let settings: Bm25Settings;
+  try {
+    settings = resolveBm25Settings(block);
+  } catch (error) {
+    throw error instanceof InputError ? new InputError(`${context.suiteFile}: ${error.message}`) : error;
+  }
   // Under verify, a missing or unusable index is an InputError naming it (createBm25Retriever).
   const bm25 = await createBm25Retriever(context.corpus, {
+    settings,
     cacheDir,
     mode: context.mode,
     suiteFile: context.suiteFile,
@@ -109,11 +149,11 @@ function freeing(retriever: Retriever, embedder: Embedder): Retriever {
 
 export const RETRIEVERS = {
   bm25: defineRetriever({
-    settings: {},
+    settings: bm25Settings,
     needsCorpus: true,
     needsEmbedder: false,
-    async open(_own, context) {
-      const { bm25, bm25Seconds } = await openBm25(context);
+    async open(own, context) {
+      const { bm25, bm25Seconds } = await openBm25(context, own.bm25);
       return { retriever: bm25, fromCache: bm25.loadedFromCache, bm25, bm25Seconds };
     },
   }),
@@ -130,11 +170,12 @@ export const RETRIEVERS = {
     settings: {
       /** Reciprocal rank fusion constant. */
       rrf_k: z.number().min(0).max(100000).default(60),
+      ...bm25Settings,
     },
     needsCorpus: true,
     needsEmbedder: true,
     async open(own, context) {
-      const { bm25, bm25Seconds } = await openBm25(context);
+      const { bm25, bm25Seconds } = await openBm25(context, own.bm25);
       const { dense, embedder } = await openDense(context);
       const fused = createHybridRetriever([{ retriever: bm25, sparse: true }, { retriever: dense }], { rrfK: own.rrf_k, corpusSize: context.corpus.length });
       return { retriever: freeing(fused, embedder), fromCache: bm25.loadedFromCache && dense.loadedFromCache, bm25, bm25Seconds, dense, embedder };
@@ -146,6 +187,20 @@ export const RETRIEVERS = {
     needsEmbedder: false,
     async open(_own, context) {
       return { retriever: createPrecomputedRetriever(context.items), fromCache: null };
+    },
+  }),
+  'trec-run': defineRetriever({
+    settings: trecRunSettings,
+    needsCorpus: true,
+    needsEmbedder: false,
+    async open(own, context) {
+      if (own.run_file === undefined) throw new InputError(`${context.suiteFile}: \`retrieval.run_file\` is needed by the trec-run retriever (a TREC run file: \`qid Q0 docid rank score tag\` lines)`);
+      const file = trecRunPath(context.suiteFile, own.run_file);
+      const retriever = await createTrecRunRetriever(file, { items: context.items, corpus: context.corpus, missing: own.run_missing });
+      const s = retriever.stats;
+      const missing = s.missingItems > 0 ? `, ${s.missingItems} without lines` : '';
+      const note = `trec-run: read ${file} (${s.lines} lines, ${s.queries} queries; ${s.matchedItems} items ranked up to ${s.maxDepth} deep${missing}; ${s.seconds.toFixed(2)} s)`;
+      return { retriever, fromCache: null, note };
     },
   }),
 };
@@ -169,6 +224,12 @@ export async function openRetriever(name: RetrieverName, retrieval: Record<strin
   }
   const own = Object.fromEntries(Object.keys(definition.settings).map((key) => [key, retrieval[key]]));
   return definition.open(own, context);
+}
+
+/** What a run's manifest records of its retrieval: the retriever, and BM25's settings when it uses BM25. */
+export function retrievalManifest(retrieval: { retriever: RetrieverName } & Record<string, unknown>): Record<string, unknown> {
+  const usesBm25 = 'bm25' in RETRIEVERS[retrieval.retriever].settings;
+  return { retriever: retrieval.retriever, ...(usesBm25 ? { bm25: bm25Manifest(retrieval.bm25 as Bm25Block | undefined) } : {}) };
 }
 
 /** A progress callback that logs one line per stage at most every `everyMs`, and the last step. */

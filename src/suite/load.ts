@@ -8,11 +8,12 @@ import { LineCounter, parseDocument, isMap, parse as parseYaml, type Document } 
 import type { ZodIssue } from 'zod';
 import { clusterRule } from '../data/clusters.js';
 import { FORMAT_NAMES, FORMATS, type DatasetFormat } from '../data/formats/formats.js';
+import { mapsPassages, passagesWithoutIds } from '../data/formats/mapped.js';
 import type { DatasetSpec } from '../data/load.js';
 import { at, InputError, messageOf } from '../errors.js';
 import { CONTEXT_MODES } from '../retrieval/contexts.js';
 import { resolveDenseSettings, type DenseSettings } from '../retrieval/embedding-settings.js';
-import { RETRIEVERS } from '../retrieval/retrievers.js';
+import { RETRIEVER_NAMES, RETRIEVERS } from '../retrieval/retrievers.js';
 import type { ChatOptions } from '../prompts/chat-template.js';
 import { customInstruction, PRESETS, type InstructionPreset } from '../prompts/presets.js';
 import type { ReasoningSettings } from '../scoring/reasoning.js';
@@ -324,16 +325,40 @@ export async function loadSuite(file: string, overrides: SuiteOverrides = {}): P
       fail(['metrics', 'cluster_by'], messageOf(error));
     }
   }
-  const format = FORMATS[config.dataset.format];
+  const formatName = config.dataset.format ?? (config.dataset.fields !== undefined ? 'mapped' : 'ragtax');
+  const format: DatasetFormat = FORMATS[formatName];
+  const mappedNames = FORMAT_NAMES.filter((name) => (FORMATS[name] as DatasetFormat).mapped !== undefined).map((name) => `\`format: ${name}\``).join(', ');
+  for (const key of ['fields', 'shape'] as const) {
+    if (config.dataset[key] !== undefined && format.mapped === undefined) fail(['dataset', key], `is for the mapped formats only (${mappedNames}); \`${formatName}\` has a reader of its own`);
+  }
+  if (config.dataset.corpus_fields !== undefined && config.dataset.corpus === undefined) fail(['dataset', 'corpus_fields'], 'describes `dataset.corpus`, which is not set');
+  const mapping = format.mapped !== undefined ? { preset: format.mapped, fields: config.dataset.fields, shape: config.dataset.shape } : undefined;
+  const carriesPassages = mapping !== undefined && mapsPassages(mapping);
+  if (config.dataset.corpus !== undefined && mapping !== undefined && carriesPassages && !format.ownCorpus) {
+    const unnamed = passagesWithoutIds(mapping);
+    if (unnamed.length > 0) {
+      fail(['dataset', 'fields', 'passages'], `needs an \`id\` when \`dataset.corpus\` is given (${unnamed.join(', ')}): gold passages must be named by their corpus id; or leave out \`dataset.corpus\` to build the corpus from the items' passages`);
+    }
+  }
   const { retriever } = config.retrieval;
+  // A field declared by another retriever would be ignored (defaults fill it in the parsed config,
+  // so the raw YAML is what says whether the user wrote it).
+  const rawRetrieval = (data as { retrieval?: unknown }).retrieval;
+  if (typeof rawRetrieval === 'object' && rawRetrieval !== null) {
+    const own = new Set(Object.keys(RETRIEVERS[retriever].settings));
+    for (const key of Object.keys(rawRetrieval)) {
+      const owners = RETRIEVER_NAMES.filter((name) => name !== retriever && key in RETRIEVERS[name].settings);
+      if (!own.has(key) && owners.length > 0) fail(['retrieval', key], `is for ${owners.map((name) => `\`retriever: ${name}\``).join(' or ')} only (this suite uses \`retriever: ${retriever}\`)`);
+    }
+  }
   if (RETRIEVERS[retriever].needsEmbedder && config.retrieval.dense === undefined) {
     fail(['retrieval', 'retriever'], `\`${retriever}\` needs a \`retrieval.dense\` block naming the embedding model (\`model: <folder>\` or \`hf_id: <id>\`)`);
   }
-  if (config.dataset.split !== undefined && !(format as DatasetFormat).takesSplit) {
+  if (config.dataset.split !== undefined && !format.takesSplit) {
     const takers = FORMAT_NAMES.filter((name) => (FORMATS[name] as DatasetFormat).takesSplit).map((name) => `\`format: ${name}\``);
     fail(['dataset', 'split'], `is for ${takers.join(' or ')} only`);
   }
-  if (RETRIEVERS[retriever].needsCorpus && !config.dataset.corpus && !format.ownCorpus && points.some((p) => CONTEXT_MODES[p.context].showsDocuments)) {
+  if (RETRIEVERS[retriever].needsCorpus && !config.dataset.corpus && !format.ownCorpus && !carriesPassages && points.some((p) => CONTEXT_MODES[p.context].showsDocuments)) {
     fail(['dataset', 'corpus'], `is required by the ${retriever} retriever (or use \`retriever: precomputed\` with a dataset that carries contexts, or closed-book instructions only)`);
   }
 
@@ -348,9 +373,14 @@ export async function loadSuite(file: string, overrides: SuiteOverrides = {}): P
     instructions,
     points,
     dataset: {
-      format: config.dataset.format,
+      format: formatName,
       path: resolve(config.dataset.path),
+      ...(config.dataset.fields !== undefined ? { fields: config.dataset.fields } : {}),
+      ...(config.dataset.shape !== undefined ? { shape: config.dataset.shape } : {}),
       corpus: config.dataset.corpus !== undefined ? resolve(config.dataset.corpus) : undefined,
+      ...(config.dataset.corpus_fields !== undefined ? { corpusFields: config.dataset.corpus_fields } : {}),
+      // A run reads its data files again unchanged: their per-record checks are done once.
+      skipRevalidation: true,
       fewshot: config.dataset.fewshot !== undefined ? resolve(config.dataset.fewshot) : undefined,
       // Exemplars are drawn (and removed from the evaluated items) only when the grid shows some;
       // from a separate few-shot file, all of them are kept.

@@ -3,6 +3,8 @@
 // default.
 import { z } from 'zod';
 import { FORMAT_NAMES } from '../data/formats/formats.js';
+import { corpusFieldsSchema, fieldsSchema } from '../data/formats/mapped.js';
+import { SHAPES } from '../data/records.js';
 import { ALL_CONTEXT_MODES, GRID_CONTEXT_MODES } from '../retrieval/contexts.js';
 import { denseBlockSchema } from '../retrieval/embedding-settings.js';
 import { RETRIEVER_NAMES, RETRIEVER_SETTINGS } from '../retrieval/retrievers.js';
@@ -77,11 +79,18 @@ export const suiteSchema = z
     template_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day as YYYY-MM-DD').optional(),
     dataset: z
       .object({
-        format: z.enum(FORMAT_NAMES).default('ragtax'),
+        /** Default `ragtax`, or `mapped` when `fields` is given (docs/datasets.md). */
+        format: z.enum(FORMAT_NAMES).describe('The dataset format: a preset of the field mapping (ragtax, nq-open, litm), `mapped` (only `fields`), squad2 or beir. Default ragtax, or mapped when `fields` is given').optional(),
         path: z.string().min(1),
         /** `beir` only: which qrels/<split>.tsv to read (default test). */
         split: z.string().regex(/^[\w.-]+$/, 'a plain split name such as test, dev or train').optional(),
+        /** Where each field sits in a record (mapped formats): over the format's own mapping. */
+        fields: fieldsSchema.describe('Where each field sits in a record: paths such as `question_text`, `answers_objects[].spans[]`, `gold.text` (docs/datasets.md)').optional(),
+        /** The file's shape (mapped formats): default the format's (`auto` for mapped: by content). */
+        shape: z.enum(SHAPES).describe('jsonl (one record a line), json (an array of records), parquet, or auto (by content). Default: jsonl for ragtax, nq-open and litm; auto for mapped').optional(),
         corpus: z.string().min(1).optional(),
+        /** The corpus file's fields, when it is not `{id, title, text}` JSON Lines. */
+        corpus_fields: corpusFieldsSchema.describe('Where id, title and text sit in a corpus record (default `{id, title, text}`; any shape)').optional(),
         fewshot: z.string().min(1).optional(),
         fewshot_size: z.number().int().min(0).default(16),
         /** A seeded random subset of N items (kept in file order). */

@@ -51,3 +51,16 @@ test('SQuAD v2 (CS224N dev): 6,078 questions, 3,168 unanswerable', { skip: absen
   const corpusIds = new Set(corpus.map((d) => d.id));
   assert.ok(items.every((i) => corpusIds.has(i.goldDocIds![0]!)));
 });
+
+test('LITM oracle through a plain `fields:` mapping reads as the litm preset does', { skip: absent(LITM) }, async () => {
+  const preset = await loadDataset({ format: 'litm', path: LITM, seed: 0 });
+  const mapped = await loadDataset({
+    format: 'mapped',
+    path: LITM,
+    seed: 0,
+    fields: { question: 'question', answers: 'answers', passages: { path: 'ctxs[]', title: 'title', text: 'text', supporting: 'isgold' } },
+  });
+  assert.deepEqual(mapped.items.map((i) => [i.question, i.answers, i.goldDocIds!.length]), preset.items.map((i) => [i.question, i.answers, 1]));
+  assert.equal(mapped.corpus.length, preset.corpus.length);
+  assert.match(mapped.notes![0]!, /^corpus: [\d,]+ passages from 2,655 items \([\d,]+ duplicates? merged\)$/);
+});

@@ -34,7 +34,7 @@ const cases: Case[] = [
   {
     name: 'a field with a value that is not allowed',
     setup: (s) => editFile(s.suite, (t) => t.replace('format: ragtax', 'format: ragtx')),
-    message: [/suite\.yaml:5: field `dataset\.format` got "ragtx"; allowed: "ragtax", "nq-open", "litm", "squad2"/],
+    message: [/suite\.yaml:5: field `dataset\.format` got "ragtx"; allowed: "ragtax", "nq-open", "litm", "mapped", "squad2", "beir"/],
   },
   {
     name: 'a missing suite file',

@@ -49,13 +49,15 @@ test('index --verify: missing or corrupt BM25 and dense indexes exit 2 naming th
   assert.equal(built.code, 0, built.stderr);
   assert.equal(index('--verify').code, 0, 'a sound cache verifies');
 
-  // BM25: truncated; then one byte changed so that it still parses (only the checksum tells).
-  const bm25 = find((f) => /bm25-[0-9a-f]{64}\.json$/.test(f));
+  // BM25: truncated; then one byte changed (only a checksum tells).
+  const bm25 = find((f) => /bm25-[0-9a-f]{64}\.idx$/.test(f));
   const bm25Good = readFileSync(bm25);
   writeFileSync(bm25, bm25Good.subarray(0, bm25Good.length >> 1));
   verifyRefuses(new RegExp(`^ragtax: the BM25 index for this corpus at ${escape(bm25)} cannot be used \\(corrupt: `));
-  writeFileSync(bm25, bm25Good.toString('utf8').replace(/":1\}/, '":2}'));
-  verifyRefuses(/BM25 index .* cannot be used \(corrupt: its data does not match its checksum\); rebuild/);
+  const bm25Flipped = Buffer.from(bm25Good);
+  bm25Flipped[bm25Flipped.length >> 1] = bm25Flipped[bm25Flipped.length >> 1]! ^ 0xff;
+  writeFileSync(bm25, bm25Flipped);
+  verifyRefuses(/BM25 index .* cannot be used \(corrupt: its data does not match its checksum( \(postings bytes \d+–\d+\))?\); rebuild/);
   rmSync(bm25);
   verifyRefuses(new RegExp(`^ragtax: the BM25 index for this corpus is missing \\(${escape(bm25)}\\)`));
   writeFileSync(bm25, bm25Good);

@@ -1,16 +1,18 @@
-// The fast BM25 scorer gives exactly MiniSearch's own scores and order (ties in corpus order).
+// `scoring: minisearch`: the fast BM25 scorer gives exactly MiniSearch's own scores and order (ties in corpus order).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import MiniSearch from 'minisearch';
-import { createBm25Retriever, MINISEARCH_OPTIONS, type IndexedDoc } from '../../src/retrieval/bm25.js';
+import { createBm25Retriever } from '../../src/retrieval/bm25.js';
+import { miniSearchOptions, type IndexedDoc } from '../../src/retrieval/bm25-minisearch.js';
+import { STOPWORDS } from '../../src/retrieval/tokenize.js';
 import { uniformSource, zipfPassages } from '../../scripts/synthetic.js';
 import type { Doc } from '../../src/types.js';
 
 test('same scores and ranking as MiniSearch search() on Zipfian passages', async () => {
   const corpus: Doc[] = zipfPassages(1500, 3000, 5).map((p, i) => ({ id: `p${i}`, ...p }));
-  const reference = new MiniSearch<IndexedDoc>(MINISEARCH_OPTIONS);
+  const reference = new MiniSearch<IndexedDoc>(miniSearchOptions({ k: 1.2, b: 0.75, d: 0, stopwords: STOPWORDS }));
   reference.addAll(corpus.map((d, i) => ({ i, title: d.title, text: d.text })));
-  const bm25 = await createBm25Retriever(corpus);
+  const bm25 = await createBm25Retriever(corpus, { settings: { scoring: 'minisearch' } });
   const uniform = uniformSource(9);
   const queries = Array.from({ length: 60 }, () => {
     const words = corpus[Math.floor(uniform() * corpus.length)]!.text.split(' ');

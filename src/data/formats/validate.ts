@@ -84,3 +84,16 @@ export const answersField = zod.custom<string[]>(
 export function record<S extends z.ZodRawShape>(shape: S) {
   return zod.object(shape, { invalid_type_error: 'expected a JSON object', required_error: 'expected a JSON object' });
 }
+
+/**
+ * A passage score: a number or a numeric string (retrieval-results files write both). An integer
+ * too long for a double is read as its nearest double: a score, unlike an id, needs no exact digits.
+ */
+export const scoreField = zod
+  .union([zod.number(), zod.instanceof(ExactInteger), zod.string().regex(/^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/)], {
+    errorMap: () => ({ message: 'expected a number' }),
+  })
+  .transform((v) => Number(v instanceof ExactInteger ? v.text : v));
+
+/** A yes/no field. */
+export const booleanField = zod.boolean({ invalid_type_error: 'expected true or false', required_error: 'missing (expected true or false)' });

@@ -1,0 +1,53 @@
+// "These bytes were checked with these settings": a small record per (file content, reader,
+// mapping) in the cache folder, so a file read again unchanged skips its per-record checks. The
+// content hash costs a fraction of the checks (figures: docs/datasets.md); a changed byte, another
+// mapping or new rules (VALIDATION_RULES) make a new key, and the file is checked again.
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { messageOf } from '../errors.js';
+import { makeDirectory, writeAtomically } from '../util/atomic-write.js';
+
+/** Bump when a reader's checks change: records made under older rules then no longer count. */
+export const VALIDATION_RULES = 1;
+
+async function contentHash(file: string): Promise<string | undefined> {
+  try {
+    const hash = createHash('sha256');
+    await pipeline(createReadStream(file), hash);
+    return hash.digest('hex');
+  } catch {
+    return undefined; // unreadable: the checked read names the problem
+  }
+}
+
+export interface ValidatedRead<T> {
+  value: T;
+  /** The checks were skipped: the same bytes passed them before. */
+  skipped: boolean;
+  /** A record could not be written (the run goes on; the next read checks again). */
+  warning?: string;
+}
+
+/**
+ * Reads `file` with `read(validate)`: without checks when `dir` holds a record that these bytes
+ * passed them with `reader` (the format and its mapping, as data), otherwise with checks, and then
+ * records that they passed. `dir` undefined: always checked, nothing recorded.
+ */
+export async function readValidated<T>(dir: string | undefined, file: string, reader: unknown, read: (validate: boolean) => Promise<T>): Promise<ValidatedRead<T>> {
+  if (dir === undefined) return { value: await read(true), skipped: false };
+  const digest = await contentHash(file);
+  if (digest === undefined) return { value: await read(true), skipped: false };
+  const key = createHash('sha256').update(JSON.stringify({ rules: VALIDATION_RULES, digest, reader })).digest('hex');
+  const record = path.join(dir, `${key}.json`);
+  if (existsSync(record)) return { value: await read(false), skipped: true };
+  const value = await read(true);
+  try {
+    makeDirectory(dir);
+    await writeAtomically(record, `${JSON.stringify({ file, sha256: digest, reader, rules: VALIDATION_RULES, validated: new Date().toISOString() })}\n`);
+  } catch (error) {
+    return { value, skipped: false, warning: `cannot record that ${file} passed its checks (${messageOf(error)}); it will be checked again next time` };
+  }
+  return { value, skipped: false };
+}
