@@ -156,7 +156,7 @@ async function main(argv: string[]): Promise<void> {
         y
           .positional('suite', { type: 'string', demandOption: true, describe: 'Suite YAML file' })
           .option('verify', { type: 'boolean', default: false, describe: 'Build nothing: exit 2 when an index is missing or does not match the corpus and model' })
-          .option('metrics', { type: 'boolean', default: true, describe: 'Print recall@k, nDCG@10 and MRR@10 when the items have gold documents or qrels (--no-metrics skips it)' })
+          .option('metrics', { type: 'boolean', default: true, describe: 'Print answer recall@k, and recall@k, all-gold@k, nDCG@10 and MRR@10 when the items have gold documents or qrels (--no-metrics skips it)' })
           .option('quiet', { type: 'boolean', default: false, describe: 'No progress lines' }),
       async (args) => {
         await runIndexCommand({ suite: args.suite, verify: args.verify, metrics: args.metrics, quiet: args.quiet }, process.stdout);

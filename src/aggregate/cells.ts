@@ -1,10 +1,20 @@
 // Aggregates per cell (one evaluated configuration). Excluded samples (context overflow) are
 // counted, never silently dropped and never scored.
 
-import type { Cell, CellAggregate, Interval, SampleRecord } from '../types.js';
+import type { Cell, CellAggregate, Interval, SampleScores } from '../types.js';
 import { METRIC_DEFS, SUBSETS, type MetricDef, type MetricName, type Subset } from '../scoring/metrics.js';
 import { clusterBootstrapInterval, clusterResampleWeights, clusterTotals, indexClusters } from '../stats/bootstrap.js';
 import { meanInterval, rateInterval, SMALL_SAMPLE } from '../stats/intervals.js';
+
+export interface ScoredSample {
+  itemId: string;
+  scores: SampleScores;
+  excluded?: 'context-overflow';
+  cluster?: string;
+}
+
+/** A ScoredSample with its grid coordinates (a SampleRecord is one). */
+export type CellSample = ScoredSample & Cell;
 
 const CELL_FIELDS = ['model', 'format', 'instruction', 'context', 'k', 'shots', 'cot'] as const;
 
@@ -20,8 +30,8 @@ export function cellKey(cell: Cell): string {
 }
 
 /** Samples grouped by cell, in first-seen order (excluded samples included, so they get counted). */
-export function groupSamples(samples: Iterable<SampleRecord>): Map<string, SampleRecord[]> {
-  const groups = new Map<string, SampleRecord[]>();
+export function groupSamples<T extends Cell>(samples: Iterable<T>): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
   for (const sample of samples) {
     const key = cellKey(sample);
     const group = groups.get(key);
@@ -45,12 +55,12 @@ export interface ClusterOptions {
 
 /** A cell's clusters and its cluster draws, shared by all its metrics. */
 interface CellClusters {
-  index: Map<SampleRecord, number>;
+  index: Map<ScoredSample, number>;
   count: number;
   weights: Int32Array;
 }
 
-function cellClusters(kept: readonly SampleRecord[], options: ClusterOptions): CellClusters {
+function cellClusters(kept: readonly ScoredSample[], options: ClusterOptions): CellClusters {
   const { index, count } = indexClusters(kept.map((s) => s.cluster!));
   return {
     index: new Map(kept.map((s, i) => [s, index[i]!])),
@@ -64,7 +74,7 @@ function cellClusters(kept: readonly SampleRecord[], options: ClusterOptions): C
  * Rates get the Wilson interval, or the exact one below SMALL_SAMPLE items; with clusters, every
  * interval is the cluster bootstrap's.
  */
-function evaluate(metric: MetricDef, samples: readonly SampleRecord[], clusters: CellClusters | undefined): { value: number | null; interval: Interval } {
+function evaluate(metric: MetricDef, samples: readonly ScoredSample[], clusters: CellClusters | undefined): { value: number | null; interval: Interval } {
   const n = samples.length;
   const values = samples.map((s) => Number(metric.value(s.scores)));
   const value = n > 0 ? values.reduce((sum, v) => sum + v, 0) / n : null;
@@ -87,7 +97,7 @@ function evaluate(metric: MetricDef, samples: readonly SampleRecord[], clusters:
  * 0. Either way such a metric has no `ci95` entry. Metrics that apply to some cells only (CoT, proof)
  * are left out elsewhere, and come after `excludedContextOverflow`.
  */
-export function aggregateCell(cell: Cell, samples: readonly SampleRecord[], clustering?: ClusterOptions): CellAggregate {
+export function aggregateCell(cell: Cell, samples: readonly ScoredSample[], clustering?: ClusterOptions): CellAggregate {
   const kept = samples.filter((sample) => sample.excluded === undefined);
   const scored = kept.map((sample) => sample.scores);
   const n = scored.length;

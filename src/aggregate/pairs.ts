@@ -1,14 +1,15 @@
 // Base-vs-instruct comparison at one grid point, paired by item.
 
-import type { Cell, PairRecord, PairTable, SampleRecord } from '../types.js';
-import { clusteredPairedBootstrapInterval, pairedBootstrapInterval } from '../stats/bootstrap.js';
+import type { Cell, PairRecord, PairTable } from '../types.js';
+import { clusteredPairedBootstrapInterval, countsBootstrapInterval } from '../stats/bootstrap.js';
 import { mcnemarMinimumDetectableEffect } from '../stats/power.js';
 
 /** The paired tests' significance level unless the suite sets `metrics.alpha`. */
 export const DEFAULT_ALPHA = 0.05;
 import { mcnemarExactP } from '../stats/mcnemar.js';
+import type { ScoredSample } from './sample-table.js';
 
-export type PairSide = Cell & { samples: readonly SampleRecord[] };
+export type PairSide = Cell & { samples: readonly ScoredSample[] };
 
 export interface PairArgs {
   base: PairSide;
@@ -24,9 +25,9 @@ export interface PairArgs {
 const SHARED_COORDINATES = ['instruction', 'context', 'k', 'shots', 'cot', 'variant'] as const;
 
 /** Non-excluded samples by item id; a duplicate item id is a bug upstream, so it throws. */
-function scoredById(side: PairSide): Map<string, SampleRecord> {
+function scoredById(side: PairSide): Map<string, ScoredSample> {
   const seen = new Set<string>();
-  const byId = new Map<string, SampleRecord>();
+  const byId = new Map<string, ScoredSample>();
   for (const sample of side.samples) {
     if (seen.has(sample.itemId)) {
       throw new Error(`pairRecord: item ${sample.itemId} appears twice in the samples of ${side.model}`);
@@ -89,7 +90,8 @@ export function pairRecord(args: PairArgs): PairRecord {
   const tax = baseAccuracy - instructAccuracy;
   const bootstrapOptions =
     args.bootstrapSamples === undefined ? { seed: args.seed } : { seed: args.seed, samples: args.bootstrapSamples };
-  const naive = pairedBootstrapInterval(baseCorrect, instructCorrect, bootstrapOptions);
+  // base − instruct per item is +1, −1 or 0: the bootstrap resamples these three counts.
+  const naive = countsBootstrapInterval([1, -1, 0], [table.baseOnly, table.instructOnly, table.bothCorrect + table.neither], bootstrapOptions);
   // Items of one cluster are resampled together (every shared item must carry its cluster).
   const clustered = n > 0 && clusters.every((c) => c !== undefined);
   const taxCi95 = clustered ? clusteredPairedBootstrapInterval(baseCorrect, instructCorrect, clusters as string[], bootstrapOptions) : naive;

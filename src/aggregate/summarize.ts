@@ -1,36 +1,62 @@
 // Samples → cell aggregates and base-vs-instruct pair records for a suite.
 import { coordinatesOf } from '../suite/grid.js';
 import type { Suite } from '../suite/load.js';
-import type { CellAggregate, PairRecord, SampleRecord } from '../types.js';
-import { aggregateCell, cellKey, groupSamples } from './cells.js';
+import type { Cell, CellAggregate, PairRecord } from '../types.js';
+import { aggregateCell, cellKey } from './cells.js';
 import { DEFAULT_ALPHA, pairRecord } from './pairs.js';
+import { SampleTable, type CellSample, type CellSamples, type ScoredSample } from './sample-table.js';
 import type { RunStatistics } from '../rundir/types.js';
 import { adjustPValues } from '../stats/adjust.js';
 
-/** An item that overflowed any model at a grid point is excluded at that point for every model. */
-function applyOverflowExclusions(records: SampleRecord[]): SampleRecord[] {
-  const pointOf = (r: SampleRecord) => `${r.itemId}|${r.instruction}|${r.context}|${r.k}|${r.shots}|${r.cot}|${r.variant ?? ''}`;
-  const overflowed = new Set(records.filter((r) => r.excluded === 'context-overflow').map(pointOf));
-  if (overflowed.size === 0) return records;
-  return records.map((r) => (r.excluded === undefined && overflowed.has(pointOf(r)) ? { ...r, excluded: 'context-overflow' as const } : r));
+/** A grid point: a cell's coordinates without the model and its format. */
+function pointKey(cell: Cell): string {
+  return JSON.stringify([cell.instruction, cell.context, cell.k, cell.shots, cell.cot, cell.variant ?? null]);
 }
 
-export function summarize(suite: Suite, records: SampleRecord[]): { cells: CellAggregate[]; pairs: PairRecord[]; statistics: RunStatistics } {
-  const groups = groupSamples(applyOverflowExclusions(records));
+/** An item that overflowed any model at a grid point is excluded at that point for every model. */
+function applyOverflowExclusions(table: SampleTable): void {
+  const cellsAt = new Map<string, CellSamples[]>();
+  for (const cell of table.cells.values()) {
+    const key = pointKey(cell.cell);
+    const list = cellsAt.get(key);
+    if (list) list.push(cell);
+    else cellsAt.set(key, [cell]);
+  }
+  for (const cells of cellsAt.values()) {
+    const overflowed = new Set<number>();
+    for (const cell of cells) for (const item of cell.excludedItems()) overflowed.add(item);
+    if (overflowed.size === 0) continue;
+    for (const cell of cells) for (const item of overflowed) cell.exclude(item);
+  }
+}
+
+/**
+ * Cell aggregates and base-vs-instruct pairs of a run's samples: records (the runner's), or a
+ * SampleTable streamed from samples.jsonl (`readSampleTable`), which this marks with the overflow
+ * exclusions. Only one cell's (or one pair's) samples are unpacked at a time.
+ */
+export function summarize(suite: Suite, samples: Iterable<CellSample> | SampleTable): { cells: CellAggregate[]; pairs: PairRecord[]; statistics: RunStatistics } {
+  const table = samples instanceof SampleTable ? samples : SampleTable.of(samples);
+  // The runner's records hold each (item, cell) once (resume refuses repeats); a file's table counts them instead.
+  if (!(samples instanceof SampleTable) && table.duplicates > 0) throw new Error(`summarize: ${table.duplicates} repeated (item, cell) record(s): a bug upstream`);
+  applyOverflowExclusions(table);
+  const unpack = (cell: CellSamples): ScoredSample[] => cell.samples(table.items, table.clusters);
   const bootstrapSamples = suite.config.metrics.bootstrap_samples;
   const clustering = suite.config.metrics.cluster_by !== undefined ? { seed: suite.seed, bootstrapSamples } : undefined;
-  const cells = [...groups.values()].map((samples) => aggregateCell(samples[0]!, samples, clustering));
+  const cells = [...table.cells.values()].map((cell) => aggregateCell(cell.cell, unpack(cell), clustering));
   const pairs: PairRecord[] = [];
   const alpha = suite.config.metrics.alpha ?? DEFAULT_ALPHA;
   for (const { base, instruct } of suite.pairs) {
     const instructModel = suite.models.find((m) => m.name === instruct)!;
     for (const point of suite.points.map(coordinatesOf)) {
       const baseCell = { model: base, format: 'raw' as const, ...point };
-      const baseSamples = groups.get(cellKey(baseCell));
+      const baseColumns = table.cells.get(cellKey(baseCell));
+      const baseSamples = baseColumns && unpack(baseColumns);
       for (const format of instructModel.formats) {
         const instructCell = { model: instruct, format, ...point };
-        const instructSamples = groups.get(cellKey(instructCell));
-        if (!baseSamples || !instructSamples) continue;
+        const instructColumns = table.cells.get(cellKey(instructCell));
+        if (!baseSamples || !instructColumns) continue;
+        const instructSamples = unpack(instructColumns);
         pairs.push(
           pairRecord({
             base: { ...baseCell, samples: baseSamples },

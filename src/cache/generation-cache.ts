@@ -74,11 +74,15 @@ function canonicalJson(value: unknown): string {
   );
 }
 
-/** The cache key of one request for one model. */
+/**
+ * The cache key of one request for one model: the sha256 of
+ * `canonicalJson({ v, model, prompt, decoding })`, written out with its keys already in order
+ * (decoding, model, prompt, v) so that only the small decoding object goes through the sorting
+ * replacer (the same bytes, at a fraction of the cost; a test pins them).
+ */
 export function generationKey(modelKey: string, request: GenerationRequest): string {
-  return createHash('sha256')
-    .update(canonicalJson({ v: SCHEMA_VERSION, model: modelKey, prompt: request.prompt, decoding: request.decoding }))
-    .digest('hex');
+  const json = `{"decoding":${canonicalJson(request.decoding)},"model":${JSON.stringify(modelKey)},"prompt":${JSON.stringify(request.prompt)},"v":${SCHEMA_VERSION}}`;
+  return createHash('sha256').update(json).digest('hex');
 }
 
 /** The checksum of a row: its key and its stored value, byte for byte. */

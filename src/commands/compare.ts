@@ -3,6 +3,7 @@
 import { makeDirectory, writeAtomically } from '../util/atomic-write.js';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { Interner } from '../aggregate/sample-table.js';
 import { loadRun, type LoadedRun } from '../rundir/read.js';
 import { P_ADJUST_METHODS, type PAdjust } from '../stats/adjust.js';
 import { BOOTSTRAP_SAMPLES_MAX, BOOTSTRAP_SAMPLES_MIN, compareSamples, DEFAULT_COMPARE_OPTIONS, type ComparisonResult } from '../compare/compare.js';
@@ -61,8 +62,10 @@ export async function runCompareCommand(options: CompareCommandOptions, out: Nod
   if (!(P_ADJUST_METHODS as readonly string[]).includes(adjust)) {
     throw new InputError(`--adjust must be one of ${P_ADJUST_METHODS.join(', ')}, got \`${adjust}\``);
   }
-  const baseline = await loadRun(path.resolve(options.baseline));
-  const candidate = await loadRun(path.resolve(options.candidate));
+  // The two runs' item ids are held once.
+  const items = new Interner();
+  const baseline = await loadRun(path.resolve(options.baseline), items);
+  const candidate = await loadRun(path.resolve(options.candidate), items);
   const notes = checkComparable(baseline, candidate, options.allowConfigChange ?? false);
   const result = compareSamples(baseline.samples, candidate.samples, {
     maxDrop,

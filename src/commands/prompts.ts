@@ -78,7 +78,7 @@ const cellLabel = (format: string, point: GridPoint) => `${format} ${pointLabel(
 
 async function countTokens(loaded: LoadedModel, requests: GenerationRequest[]): Promise<(number | null)[]> {
   // As the run's overflow check: a backend's own request counter when it has one.
-  const counts = loaded.countRequestTokens ? await loaded.countRequestTokens(requests) : requests.map((r) => loaded.countTokens(r.prompt, r.chat === true));
+  const counts = loaded.countRequestTokens ? await loaded.countRequestTokens(requests, { exact: true }) : requests.map((r) => loaded.countTokens(r.prompt, r.chat === true));
   return counts.map((c) => (c !== null && Number.isFinite(c) ? c : null));
 }
 

@@ -108,6 +108,7 @@ export async function runRunCommand(options: RunCommandOptions, out: Writable): 
     const outDir = path.resolve(given);
     // What the run will generate, before it starts.
     const dataset = await prepareData(suite, options.limit);
+    if (!options.quiet) for (const note of dataset.notes ?? []) process.stderr.write(`${note}\n`);
     const items = dataset.items.length;
     const resumed = options.resume ? await countLines(path.join(outDir, SAMPLES_FILE)) : 0;
     const planned = plannedSamples(suite, items, resumed);

@@ -15,6 +15,7 @@ import { cellLabel, compareSamples, DEFAULT_COMPARE_OPTIONS, METRIC_LABELS, P_AD
 import { InputError, messageOf } from '../errors.js';
 import { htmlEscape } from '../report/html.js';
 import { pct, pctInterval, pValue, signedPct } from '../report/format.js';
+import { Interner } from '../aggregate/sample-table.js';
 import { loadRun, readRunSummary } from '../rundir/read.js';
 import { SUMMARY_FILE, type RunSummary } from '../rundir/types.js';
 import type { Cell, PairRecord } from '../types.js';
@@ -164,8 +165,10 @@ async function writeComparison(baselineDir: string, candidateDir: string, outOpt
   for (const dir of [baselineDir, candidateDir]) {
     if (!(await isDirectory(path.resolve(dir)))) throw new InputError(`${path.resolve(dir)}: run directory not found`);
   }
-  const baseline = await loadRun(path.resolve(baselineDir));
-  const candidate = await loadRun(path.resolve(candidateDir));
+  // The two runs' item ids are held once.
+  const items = new Interner();
+  const baseline = await loadRun(path.resolve(baselineDir), items);
+  const candidate = await loadRun(path.resolve(candidateDir), items);
   // Same suite required; a changed configuration is shown as a note, not refused (this page gates nothing).
   const notes = checkComparable(baseline, candidate, true);
   const result = compareSamples(baseline.samples, candidate.samples, {

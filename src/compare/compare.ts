@@ -20,12 +20,13 @@
 // Non-gating metrics keep their raw p, reported as description, and `pAdjusted: null`: they decide
 // nothing, and adjusting them in a family of their own would only add a number no gate reads.
 // Which metrics are compared, in which order, and how they gate: the `compare` of each METRICS entry.
-import { cellKey, cellOf } from '../aggregate/cells.js';
+import { cellOf } from '../aggregate/cells.js';
+import { Interner, SampleTable, type CellSample, type ScoredSample } from '../aggregate/sample-table.js';
 import { METRIC_DEFS, SUBSETS, type MetricDef, type METRICS, type MetricName, type Subset } from '../scoring/metrics.js';
-import { pairedBootstrapInterval } from '../stats/bootstrap.js';
+import { countsBootstrapInterval, pairedBootstrapInterval } from '../stats/bootstrap.js';
 import { adjustPValues, type PAdjust } from '../stats/adjust.js';
 import { mcnemarExactP } from '../stats/mcnemar.js';
-import type { Cell, Interval, SampleRecord } from '../types.js';
+import type { Cell, Interval } from '../types.js';
 
 /** `MetricComparison.metric`: the `compare.id` of the METRICS entries that compare tests. */
 export type CompareMetric = {
@@ -129,33 +130,18 @@ export interface ComparisonResult {
 
 const EPSILON = 1e-9;
 
-function groupByCell(samples: readonly SampleRecord[]): Map<string, Map<string, SampleRecord>> {
-  const groups = new Map<string, Map<string, SampleRecord>>();
-  for (const s of samples) {
-    const key = cellKey(s);
-    let group = groups.get(key);
-    if (!group) groups.set(key, (group = new Map()));
-    group.set(s.itemId, s);
-  }
-  return groups;
-}
-
 function binaryMetric(
   metric: CompareMetric,
-  pairs: readonly [SampleRecord, SampleRecord][],
-  value: (s: SampleRecord) => boolean,
+  pairs: readonly [ScoredSample, ScoredSample][],
+  value: (s: ScoredSample) => boolean,
   higherIsBetter: boolean,
   gating: boolean,
   options: CompareOptions,
 ): MetricComparison {
   const table: BinaryTable = { both: 0, baselineOnly: 0, candidateOnly: 0, neither: 0 };
-  const x: number[] = [];
-  const y: number[] = [];
   for (const [b, c] of pairs) {
     const vb = value(b);
     const vc = value(c);
-    x.push(vc ? 1 : 0);
-    y.push(vb ? 1 : 0);
     if (vb && vc) table.both += 1;
     else if (vb) table.baselineOnly += 1;
     else if (vc) table.candidateOnly += 1;
@@ -174,7 +160,11 @@ function binaryMetric(
     baseline,
     candidate,
     diff,
-    ci95: pairedBootstrapInterval(x, y, { seed: options.seed, samples: options.bootstrapSamples }),
+    // candidate − baseline per item is +1, −1 or 0: one multinomial draw of these counts per resample.
+    ci95: countsBootstrapInterval([1, -1, 0], [table.candidateOnly, table.baselineOnly, table.both + table.neither], {
+      seed: options.seed,
+      samples: options.bootstrapSamples,
+    }),
     p,
     pAdjusted: null,
     table,
@@ -187,8 +177,8 @@ function binaryMetric(
 
 function meanMetric(
   metric: CompareMetric,
-  pairs: readonly [SampleRecord, SampleRecord][],
-  value: (s: SampleRecord) => number,
+  pairs: readonly [ScoredSample, ScoredSample][],
+  value: (s: ScoredSample) => number,
   higherIsBetter: boolean,
   options: CompareOptions,
 ): MetricComparison {
@@ -240,14 +230,14 @@ function adjustFamily(cells: readonly CellComparison[], options: CompareOptions)
  */
 export function compareCell(
   cell: Cell,
-  baseline: ReadonlyMap<string, SampleRecord>,
-  candidate: ReadonlyMap<string, SampleRecord>,
+  baseline: ReadonlyMap<string, ScoredSample>,
+  candidate: ReadonlyMap<string, ScoredSample>,
   options: CompareOptions,
 ): CellComparison {
   const onlyBaseline = [...baseline.keys()].filter((id) => !candidate.has(id)).sort();
   const onlyCandidate = [...candidate.keys()].filter((id) => !baseline.has(id)).sort();
   const excluded: string[] = [];
-  const pairs: [SampleRecord, SampleRecord][] = [];
+  const pairs: [ScoredSample, ScoredSample][] = [];
   for (const id of [...baseline.keys()].filter((i) => candidate.has(i)).sort()) {
     const b = baseline.get(id)!;
     const c = candidate.get(id)!;
@@ -267,24 +257,28 @@ export function compareCell(
   return result;
 }
 
+/**
+ * Compares two runs' samples: records, or SampleTables streamed from samples.jsonl
+ * (`readSampleTable`). Each shared cell's samples are unpacked only while it is compared.
+ */
 export function compareSamples(
-  baselineSamples: readonly SampleRecord[],
-  candidateSamples: readonly SampleRecord[],
+  baselineSamples: Iterable<CellSample> | SampleTable,
+  candidateSamples: Iterable<CellSample> | SampleTable,
   options: CompareOptions = DEFAULT_COMPARE_OPTIONS,
 ): ComparisonResult {
-  const baseline = groupByCell(baselineSamples);
-  const candidate = groupByCell(candidateSamples);
+  const items = new Interner();
+  const baseline = baselineSamples instanceof SampleTable ? baselineSamples : SampleTable.of(baselineSamples, items);
+  const candidate = candidateSamples instanceof SampleTable ? candidateSamples : SampleTable.of(candidateSamples, items);
   const cells: CellComparison[] = [];
   const onlyBaselineCells: Cell[] = [];
   const onlyCandidateCells: Cell[] = [];
-  for (const [key, group] of baseline) {
-    const other = candidate.get(key);
-    const first = group.values().next().value as SampleRecord;
-    if (!other) onlyBaselineCells.push(cellOf(first));
-    else cells.push(compareCell(first, group, other, options));
+  for (const [key, group] of baseline.cells) {
+    const other = candidate.cells.get(key);
+    if (!other) onlyBaselineCells.push(group.cell);
+    else cells.push(compareCell(group.cell, group.byItem(baseline.items, baseline.clusters), other.byItem(candidate.items, candidate.clusters), options));
   }
-  for (const [key, group] of candidate) {
-    if (!baseline.has(key)) onlyCandidateCells.push(cellOf(group.values().next().value as SampleRecord));
+  for (const [key, group] of candidate.cells) {
+    if (!baseline.cells.has(key)) onlyCandidateCells.push(group.cell);
   }
   // Over the whole run pair, replacing each cell's own adjustment.
   const comparisons = adjustFamily(cells, options);

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Template } from '@huggingface/jinja';
 import { messageOf, TemplateError } from '../errors.js';
 import type { ChatMessage, ChatRenderer } from '../types.js';
 
@@ -131,6 +132,53 @@ export function pinnedTemplate(text: string, options: ChatOptions): string {
 /** Template variables that ragtax sets: the suite's `chat_template_kwargs`. */
 export function templateVariables(options: ChatOptions): Record<string, unknown> {
   return { ...(options.templateKwargs ?? {}) };
+}
+
+/** The special-token variables a template sees, from tokenizer_config.json (as transformers.js passes them). */
+const SPECIAL_TOKEN_VARIABLES = ['bos_token', 'eos_token', 'unk_token', 'sep_token', 'pad_token', 'cls_token', 'mask_token'];
+
+/** A special token's text: a string, or an AddedToken's `content`. */
+function specialTokenText(value: unknown, key: string): string | undefined {
+  if (!value) return undefined;
+  if (typeof value !== 'object') return String(value);
+  const added = value as { __type?: unknown; content?: unknown };
+  if (added.__type === 'AddedToken' && typeof added.content === 'string') return added.content;
+  throw new TemplateError(`tokenizer_config.json: \`${key}\` is an object but not an AddedToken`);
+}
+
+/**
+ * Renders a chat template with @huggingface/jinja (the engine transformers.js bundles), with the
+ * variables transformers.js' `apply_chat_template(messages, { tokenize: false,
+ * add_generation_prompt: true, ...variables })` gives it: the messages, `add_generation_prompt`,
+ * `tools` and `documents` (null unless set), the special tokens of tokenizer_config.json and the
+ * suite's variables. Nothing of transformers.js is loaded.
+ */
+export function jinjaChatRenderer(text: string, tokenizerConfig: Record<string, unknown> | undefined, variables: Record<string, unknown>): (messages: ChatMessage[]) => string {
+  // Compiled on the first render, so that a template that does not parse fails there, as a
+  // template error naming the model (checkedChatRenderer), like one that refuses the messages.
+  let template: Template | undefined;
+  const specialTokens: Record<string, string> = {};
+  for (const key of SPECIAL_TOKEN_VARIABLES) {
+    const value = tokenizerConfig && Object.hasOwn(tokenizerConfig, key) ? specialTokenText(tokenizerConfig[key], key) : undefined;
+    if (value) specialTokens[key] = value;
+  }
+  // What apply_chat_template takes out of its options before the rest become template variables.
+  const {
+    tools = null,
+    documents = null,
+    add_generation_prompt: addGenerationPrompt = true,
+    chat_template: _template,
+    tokenize: _tokenize,
+    padding: _padding,
+    truncation: _truncation,
+    max_length: _maxLength,
+    return_tensor: _returnTensor,
+    return_dict: _returnDict,
+    tokenizer_kwargs: _tokenizerKwargs,
+    ...rest
+  } = variables;
+  return (messages) =>
+    (template ??= new Template(text)).render({ messages, add_generation_prompt: addGenerationPrompt, tools, documents, ...specialTokens, ...rest });
 }
 
 /** A message's text as a template may print it (most trim it). */

@@ -468,8 +468,11 @@ export const CLIENT_JS = String.raw`
     if (g) {
       section.appendChild(el('h3', { text: 'Against gold documents (qrels)' }));
       section.appendChild(el('p', { className: 'muted', text: g.n + ' item(s) with relevance judgements; as trec_eval.' }));
-      var gh = g.recallAtK.map(function (x) { return 'recall@' + x.k; }).concat(['nDCG@10', 'MRR@10']);
-      section.appendChild(dataTable('gold compact', [gh.map(function (h) { return th(h); })], gh, [g.recallAtK.map(function (x) { return pct(x.recall); }).concat([g.ndcgAt10.toFixed(3), g.mrrAt10.toFixed(3)])]));
+      // all-gold@k (every relevant document in the top k, for multi-hop questions), where it differs
+      // from recall@k (items with one relevant document each make them equal); absent from older runs.
+      var all = (g.allGoldAtK || []).some(function (x, i) { return g.recallAtK[i] && x.rate !== g.recallAtK[i].recall; }) ? g.allGoldAtK : [];
+      var gh = g.recallAtK.map(function (x) { return 'recall@' + x.k; }).concat(all.map(function (x) { return 'all-gold@' + x.k; }), ['nDCG@10', 'MRR@10']);
+      section.appendChild(dataTable('gold compact', [gh.map(function (h) { return th(h); })], gh, [g.recallAtK.map(function (x) { return pct(x.recall); }).concat(all.map(function (x) { return pct(x.rate); }), [g.ndcgAt10.toFixed(3), g.mrrAt10.toFixed(3)])]));
     }
   })();
 

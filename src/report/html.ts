@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { cellKey, cellOf } from '../aggregate/cells.js';
+import { Interner, sameCell } from '../aggregate/sample-table.js';
 import { PACKAGE_ROOT } from '../rundir/manifest.js';
 import type { RunSummary } from '../rundir/types.js';
 import type { Cell, SampleRecord } from '../types.js';
@@ -84,62 +85,155 @@ interface EmbeddedSamples {
   rows: { c: number; i: string; p: number; r: string; s?: string; o: Outcome; f1: number; aic: boolean }[];
 }
 
-/** Whole items in first-seen order until the sample cap or the text budget is reached. */
-export function embedSamples(samples: readonly SampleRecord[], summaryCells: readonly Cell[], cap: number, textBudget: number): EmbeddedSamples {
-  const byItem = new Map<string, SampleRecord[]>();
-  for (const s of samples) {
-    const list = byItem.get(s.itemId);
-    if (list) list.push(s);
-    else byItem.set(s.itemId, [s]);
-  }
-  const cells: Cell[] = [];
-  const cellIndex = new Map<string, number>();
-  const addCell = (c: Cell): number => {
-    const key = cellKey(c);
-    let index = cellIndex.get(key);
-    if (index === undefined) {
-      index = cells.length;
-      cells.push(cellOf(c));
-      cellIndex.set(key, index);
+/** A kept item: its samples by cell, in the order of their latest record. */
+interface KeptItem {
+  id: string;
+  samples: Map<string, SampleRecord>;
+}
+
+/**
+ * The samples report.html embeds, collected while samples.jsonl streams past: whole items in
+ * first-seen order until the sample cap or the text budget is reached. Only those items' records
+ * are held in full; every other sample is only counted (its item and cell, for the totals). Both
+ * limits only tighten as records arrive (an item's count and text only grow), so an item that is
+ * over them once is dropped for good together with every later item, and what is held never
+ * exceeds the cap plus one item. `embed` then applies the limits exactly.
+ */
+export class EmbeddableSamples {
+  private readonly kept: KeptItem[] = [];
+  private readonly keptIndex = new Map<string, KeptItem>();
+  /** An item was dropped: no later item can be embedded. */
+  private closed = false;
+  private keptRows = 0;
+  /** Response characters of the kept samples plus each distinct kept prompt once: a lower bound of what `embed` counts. */
+  private keptText = 0;
+  private readonly promptUses = new Map<string, number>();
+  /** Every (item, cell) seen, for the totals: item numbers per cell. */
+  private readonly items = new Interner();
+  private readonly keys = new Map<string, Set<number>>();
+  private lastCell: { cell: Cell; key: string; items: Set<number> } | null = null;
+  private total = 0;
+
+  constructor(
+    readonly cap: number,
+    readonly textBudget: number,
+  ) {}
+
+  add(sample: SampleRecord): void {
+    // Consecutive records mostly share their cell: its key is made only when the cell changes.
+    if (!this.lastCell || !sameCell(this.lastCell.cell, sample)) {
+      const key = cellKey(sample);
+      let items = this.keys.get(key);
+      if (!items) this.keys.set(key, (items = new Set()));
+      this.lastCell = { cell: cellOf(sample), key, items };
     }
-    return index;
-  };
-  for (const c of summaryCells) addCell(c);
-  const prompts: string[] = [];
-  const promptIndex = new Map<string, number>();
-  const items: EmbeddedSamples['items'] = [];
-  const rows: EmbeddedSamples['rows'] = [];
-  let text = 0;
-  for (const [id, list] of byItem) {
-    const itemText = list.reduce((sum, s) => sum + s.response.length + (promptIndex.has(s.prompt) ? 0 : s.prompt.length), 0);
-    if (rows.length > 0 && (rows.length + list.length > cap || text + itemText > textBudget)) break;
-    text += itemText;
-    const first = list[0]!;
-    items.push({ id, q: first.question ?? '', a: Array.isArray(first.answers) ? first.answers : [] });
-    for (const s of list) {
-      let p = promptIndex.get(s.prompt);
-      if (p === undefined) {
-        p = prompts.length;
-        prompts.push(s.prompt);
-        promptIndex.set(s.prompt, p);
+    const { key, items: cellItems } = this.lastCell;
+    const itemNo = this.items.number(sample.itemId);
+    if (!cellItems.has(itemNo)) {
+      cellItems.add(itemNo);
+      this.total += 1;
+    }
+    let item = this.keptIndex.get(sample.itemId);
+    if (!item) {
+      if (this.closed) return;
+      item = { id: sample.itemId, samples: new Map() };
+      this.kept.push(item);
+      this.keptIndex.set(item.id, item);
+    }
+    const earlier = item.samples.get(key);
+    if (earlier) {
+      this.forget(earlier);
+      item.samples.delete(key); // re-inserted: the order follows the latest record
+    }
+    item.samples.set(key, sample);
+    this.keptRows += 1;
+    this.keptText += sample.response.length;
+    const uses = this.promptUses.get(sample.prompt) ?? 0;
+    if (uses === 0) this.keptText += sample.prompt.length;
+    this.promptUses.set(sample.prompt, uses + 1);
+    while (this.kept.length > 1 && (this.keptRows > this.cap || this.keptText > this.textBudget)) {
+      const dropped = this.kept.pop()!;
+      this.keptIndex.delete(dropped.id);
+      for (const s of dropped.samples.values()) this.forget(s);
+      this.closed = true;
+    }
+  }
+
+  private forget(sample: SampleRecord): void {
+    this.keptRows -= 1;
+    this.keptText -= sample.response.length;
+    const uses = this.promptUses.get(sample.prompt)!;
+    if (uses === 1) {
+      this.promptUses.delete(sample.prompt);
+      this.keptText -= sample.prompt.length;
+    } else this.promptUses.set(sample.prompt, uses - 1);
+  }
+
+  /** Whole items in first-seen order until the sample cap or the text budget is reached. */
+  embed(summaryCells: readonly Cell[]): EmbeddedSamples {
+    const { cap, textBudget } = this;
+    const cells: Cell[] = [];
+    const cellIndex = new Map<string, number>();
+    const addCell = (c: Cell): number => {
+      const key = cellKey(c);
+      let index = cellIndex.get(key);
+      if (index === undefined) {
+        index = cells.length;
+        cells.push(cellOf(c));
+        cellIndex.set(key, index);
       }
-      const row: EmbeddedSamples['rows'][number] = { c: addCell(s), i: id, p, r: s.response, o: outcomeOf(s), f1: s.scores.f1, aic: s.scores.answerInContext };
-      if (s.scoredText !== undefined && s.scoredText !== s.response) row.s = s.scoredText;
-      rows.push(row);
+      return index;
+    };
+    for (const c of summaryCells) addCell(c);
+    const prompts: string[] = [];
+    const promptIndex = new Map<string, number>();
+    const items: EmbeddedSamples['items'] = [];
+    const rows: EmbeddedSamples['rows'] = [];
+    let text = 0;
+    for (const { id, samples } of this.kept) {
+      const list = [...samples.values()];
+      const itemText = list.reduce((sum, s) => sum + s.response.length + (promptIndex.has(s.prompt) ? 0 : s.prompt.length), 0);
+      if (rows.length > 0 && (rows.length + list.length > cap || text + itemText > textBudget)) break;
+      text += itemText;
+      const first = list[0]!;
+      items.push({ id, q: first.question ?? '', a: Array.isArray(first.answers) ? first.answers : [] });
+      for (const s of list) {
+        let p = promptIndex.get(s.prompt);
+        if (p === undefined) {
+          p = prompts.length;
+          prompts.push(s.prompt);
+          promptIndex.set(s.prompt, p);
+        }
+        const row: EmbeddedSamples['rows'][number] = { c: addCell(s), i: id, p, r: s.response, o: outcomeOf(s), f1: s.scores.f1, aic: s.scores.answerInContext };
+        if (s.scoredText !== undefined && s.scoredText !== s.response) row.s = s.scoredText;
+        rows.push(row);
+      }
     }
+    return {
+      cap,
+      total: this.total,
+      shown: rows.length,
+      itemsTotal: this.items.size,
+      itemsShown: items.length,
+      capped: rows.length < this.total,
+      cells,
+      items,
+      prompts,
+      rows,
+    };
   }
-  return {
-    cap,
-    total: samples.length,
-    shown: rows.length,
-    itemsTotal: byItem.size,
-    itemsShown: items.length,
-    capped: rows.length < samples.length,
-    cells,
-    items,
-    prompts,
-    rows,
-  };
+}
+
+/** Whole items in first-seen order until the sample cap or the text budget is reached. */
+export function embedSamples(samples: Iterable<SampleRecord>, summaryCells: readonly Cell[], cap: number, textBudget: number): EmbeddedSamples {
+  return collectEmbeddable(samples, cap, textBudget).embed(summaryCells);
+}
+
+function collectEmbeddable(samples: Iterable<SampleRecord> | EmbeddableSamples, cap: number, textBudget: number): EmbeddableSamples {
+  if (samples instanceof EmbeddableSamples) return samples;
+  const collected = new EmbeddableSamples(cap, textBudget);
+  for (const s of samples) collected.add(s);
+  return collected;
 }
 
 // Long unbroken text (a 200,000-character question, a base64 blob in a response, a long model name)
@@ -204,7 +298,8 @@ table.data { border-collapse: collapse; margin: 8px 0; width: 100%; } table.data
 }
 `;
 
-export function renderHtml(summary: RunSummary, samples: readonly SampleRecord[], options: HtmlOptions & { chartJs: string }): string {
+/** `samples`: the run's records, or an EmbeddableSamples collected while streaming them (its own cap and budget apply). */
+export function renderHtml(summary: RunSummary, samples: Iterable<SampleRecord> | EmbeddableSamples, options: HtmlOptions & { chartJs: string }): string {
   const m = summary.manifest;
   const manifestLine =
     `Suite sha256 ${m?.suite?.sha256?.slice(0, 12) ?? '?'}, seed ${m?.seeds?.suite ?? '?'}, ragtax ${m?.ragtax ?? '?'}, ` +
@@ -223,7 +318,7 @@ export function renderHtml(summary: RunSummary, samples: readonly SampleRecord[]
     contextOverflow: summary.contextOverflow ?? {},
     timing: summary.timing ?? null,
     determinism: summary.determinism ?? null,
-    samples: embedSamples(samples, summary.cells, options.sampleCap ?? HTML_SAMPLE_CAP, options.textBudget ?? HTML_TEXT_BUDGET),
+    samples: collectEmbeddable(samples, options.sampleCap ?? HTML_SAMPLE_CAP, options.textBudget ?? HTML_TEXT_BUDGET).embed(summary.cells),
   };
   const title = htmlEscape(`ragtax report: ${summary.suite}`);
   return `<!DOCTYPE html>
@@ -309,6 +404,6 @@ export function renderHtml(summary: RunSummary, samples: readonly SampleRecord[]
 }
 
 /** report.html for a summary and its samples, with Chart.js read from node_modules. */
-export async function buildHtmlReport(summary: RunSummary, samples: readonly SampleRecord[], options: HtmlOptions = {}): Promise<string> {
+export async function buildHtmlReport(summary: RunSummary, samples: Iterable<SampleRecord> | EmbeddableSamples, options: HtmlOptions = {}): Promise<string> {
   return renderHtml(summary, samples, { ...options, chartJs: options.chartJs ?? (await loadChartJs()) });
 }

@@ -2,11 +2,11 @@
 // renamed, so a crash never leaves a file that looks complete but is not; a failed write (a full
 // disk) removes its temporary file and names the file (util/atomic-write.ts).
 import path from 'node:path';
-import { readRunSamples } from '../rundir/read.js';
+import { forEachRunSample } from '../rundir/read.js';
 import { SUMMARY_FILE, type RunSummary } from '../rundir/types.js';
 import { removeAtomicLeftovers, writeAtomically } from '../util/atomic-write.js';
 import { renderCsv, renderPairsCsv } from './csv.js';
-import { buildHtmlReport } from './html.js';
+import { buildHtmlReport, EmbeddableSamples, HTML_SAMPLE_CAP, HTML_TEXT_BUDGET } from './html.js';
 import { renderMarkdown } from './markdown.js';
 
 export async function writeReports(outDir: string, summary: RunSummary): Promise<void> {
@@ -21,8 +21,12 @@ export async function writeReports(outDir: string, summary: RunSummary): Promise
   await removeAtomicLeftovers(outDir);
 }
 
-/** Writes `<outDir>/report.html` (or `file`) from a summary and the run's samples.jsonl. */
+/**
+ * Writes `<outDir>/report.html` (or `file`) from a summary and the run's samples.jsonl, streamed:
+ * only the samples the page embeds are held in full.
+ */
 export async function writeHtmlReport(outDir: string, summary: RunSummary, file = path.join(outDir, 'report.html')): Promise<void> {
-  const { samples } = await readRunSamples(outDir);
+  const samples = new EmbeddableSamples(HTML_SAMPLE_CAP, HTML_TEXT_BUDGET);
+  await forEachRunSample(outDir, (sample) => samples.add(sample));
   await writeAtomically(file, await buildHtmlReport(summary, samples));
 }

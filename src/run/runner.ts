@@ -10,16 +10,19 @@ import { loadDataset, sampleItems } from '../data/load.js';
 import { InputError, messageOf } from '../errors.js';
 import { CachingGenerator, modelCacheKey } from '../cache/caching-generator.js';
 import { defaultGenerationCachePath, deleteAdvice, GenerationCache, generationKey, type CachedGeneration } from '../cache/generation-cache.js';
+import { NaturalEndings } from '../cache/natural-endings.js';
 import { modelFingerprint, openModel } from '../models/backends.js';
 import { makeExemplar } from '../prompts/exemplars.js';
 import { pickExemplars } from '../prompts/fewshot.js';
 import { mergeSystemIntoFirstUser } from '../prompts/chat-template.js';
 import { buildMessages, renderPrompt, type PromptInput } from '../prompts/render.js';
 import { promptOpensBlock } from '../scoring/reasoning.js';
-import { openRetriever, RETRIEVERS, throttledProgressLog } from '../retrieval/retrievers.js';
-import { hasJudgements, retrievalMetrics } from '../retrieval/metrics.js';
+import { openRetriever, retrievalManifest, RETRIEVERS, throttledProgressLog } from '../retrieval/retrievers.js';
+import { hasJudgements, judgements, metricsDepth, retrievalMetrics } from '../retrieval/metrics.js';
+import { onePass, type OnePassRetriever } from '../retrieval/one-pass.js';
+import { trecRunDataFile } from '../retrieval/trec-run.js';
 import { buildContexts, CONTEXT_MODES, kExceedsCorpus } from '../retrieval/contexts.js';
-import { answerRecallAtK } from '../retrieval/recall.js';
+import { answerRecallAtK, isAnswerable } from '../retrieval/recall.js';
 import { scoreResponse } from '../scoring/score.js';
 import { coordinatesOf, pointKey, type ResolvedPoint } from '../suite/grid.js';
 import type { Suite, SuiteModel } from '../suite/load.js';
@@ -58,6 +61,15 @@ const contextKey = (mode: string, k: number) => `${mode}|${k}`;
 
 function docText(docs: readonly Doc[]): string {
   return docs.map((d) => `${d.title} ${d.text}`).join('\n');
+}
+
+/** The text of a context's documents, made once per context (every model, format and variant scores against it). */
+const contextTexts = new WeakMap<ItemContext, string>();
+function contextText(context: ItemContext | undefined): string {
+  if (!context) return '';
+  let text = contextTexts.get(context);
+  if (text === undefined) contextTexts.set(context, (text = docText(context.docs)));
+  return text;
 }
 
 async function ensureEmptyOutDir(outDir: string): Promise<void> {
@@ -115,7 +127,13 @@ export async function prepareData(suite: Suite, limit: number | undefined): Prom
 /** The point shows documents (not closed-book). */
 const showsDocuments = (point: { context: ContextMode }) => CONTEXT_MODES[point.context].showsDocuments;
 
-export async function makeRetriever(suite: Suite, dataset: Dataset, progress: Progress): Promise<{ retriever: Retriever | null; fromCache: boolean | null }> {
+/**
+ * The suite's retriever (null when no grid point shows documents), searching each question once
+ * (retrieval/one-pass.ts): every evaluated question is searched here, as deep as the run's contexts
+ * and retrieval metrics read, and later searches are answered from that ranking; `ragtax run` and
+ * `ragtax prompts` therefore show the same documents.
+ */
+export async function makeRetriever(suite: Suite, dataset: Dataset, progress: Progress): Promise<{ retriever: OnePassRetriever | null; fromCache: boolean | null }> {
   if (!suite.points.some(showsDocuments)) return { retriever: null, fromCache: null };
   // Indexes are loaded from the cache or built (with progress lines).
   const opened = await openRetriever(suite.config.retrieval.retriever, suite.config.retrieval, {
@@ -127,7 +145,25 @@ export async function makeRetriever(suite: Suite, dataset: Dataset, progress: Pr
     onWarning: (m) => progress.log(`warning: ${m}`),
     onProgress: throttledProgressLog((m) => progress.log(m)),
   });
-  return { retriever: opened.retriever, fromCache: opened.fromCache };
+  const retriever = onePass(opened.retriever);
+  try {
+    const ks = retrievalKs(suite);
+    const goldKs = goldMetricKs(suite, dataset);
+    const contextDepth = Math.max(0, ...suite.points.map((p) => CONTEXT_MODES[p.context].searchDepth(p.k)));
+    const byDepth = new Map<number, string[]>();
+    for (const item of dataset.items) {
+      const depth = passDepth(contextDepth, item, ks, goldKs);
+      if (depth === 0) continue;
+      const questions = byDepth.get(depth) ?? [];
+      questions.push(item.question);
+      byDepth.set(depth, questions);
+    }
+    for (const [depth, questions] of [...byDepth].sort((a, b) => b[0] - a[0])) await retriever.prefetch(questions, depth);
+  } catch (error) {
+    await retriever.dispose();
+    throw error;
+  }
+  return { retriever, fromCache: opened.fromCache };
 }
 
 export async function prepareContexts(
@@ -178,18 +214,30 @@ interface Prepared {
   dataset: Dataset;
   contexts: ContextTable;
   exemplarDocs: Map<string, Doc[]>;
+  /**
+   * Raw prompts by `pointKey|itemId`: they do not depend on the model, so every model shares one
+   * string (rendered once, held once) instead of rendering its own copy.
+   */
+  rawPrompts?: Map<string, string>;
 }
 
 /** Prompts of every (format, point) of one model, keyed `format|pointKey`. */
 export function planModel(prepared: Prepared, model: SuiteModel, loaded: LoadedModel): Map<string, PlannedSample[]> {
   const { suite, dataset, contexts, exemplarDocs } = prepared;
+  const rawPrompts = (prepared.rawPrompts ??= new Map());
   const plan = new Map<string, PlannedSample[]>();
   for (const format of model.formats) {
     for (const point of suite.points) {
       const { instruction, decoding } = point.settings;
       const table = contexts.get(contextKey(point.context, point.k))!;
+      const pointId = pointKey(point);
       const samples = dataset.items.map((item): PlannedSample => {
         const context = table.get(item.id);
+        if (format === 'raw') {
+          const rawKey = `${pointId}|${item.id}`;
+          const known = rawPrompts.get(rawKey);
+          if (known !== undefined) return { item, point, context, request: { prompt: known, decoding } };
+        }
         const exemplars = pickExemplars(dataset.fewShot, item, point.shots, suite.seed).map((ex) =>
           makeExemplar(ex, instruction.closedBook ? [] : (exemplarDocs.get(ex.id) ?? []), instruction, point.cot),
         );
@@ -201,10 +249,11 @@ export function planModel(prepared: Prepared, model: SuiteModel, loaded: LoadedM
           return { item, point, context, request: { prompt: JSON.stringify(messages), messages, decoding } };
         }
         const prompt = renderPrompt(input, format, loaded.renderChat, model.name);
+        if (format === 'raw') rawPrompts.set(`${pointId}|${item.id}`, prompt);
         // A rendered chat prompt carries its template's own special tokens: none are added to it.
         return { item, point, context, request: format === 'chat' ? { prompt, decoding, chat: true } : { prompt, decoding } };
       });
-      plan.set(`${format}|${pointKey(point)}`, samples);
+      plan.set(`${format}|${pointId}`, samples);
     }
   }
   return plan;
@@ -224,7 +273,7 @@ function sampleRecord(
   const { scoredText, scores } = scoreResponse({
     response: generation.text,
     answers: item.answers,
-    contextText: docText(context?.docs ?? []),
+    contextText: contextText(context),
     cot: point.cot,
     proof: instruction.proof,
     rule: scoring.rule,
@@ -259,10 +308,15 @@ function sampleRecord(
   return record;
 }
 
+/** At most this many records of cached samples wait to be written together. */
+const CACHED_RECORDS_PER_WRITE = 1024;
+
 interface ModelRun {
   model: SuiteModel;
   /** Opened up front (lazy weights), or null for a remote model that is opened on its turn. */
   opened: LoadedModel | null;
+  /** Its prompts, planned up front with `opened` (kept for its turn, so each is rendered once). */
+  plan: Map<string, PlannedSample[]> | null;
 }
 
 /** Where one model's turn writes, and what it skips. */
@@ -320,9 +374,12 @@ async function runModel(
   };
   const cacheModelKey = modelKeyOf(model, loaded.fingerprint);
   const generator: Generator = cache ? new CachingGenerator(direct, cache, cacheModelKey, (m) => progress.log(`warning: ${m}`)) : direct;
+  const endings = new NaturalEndings();
   try {
-    const plan = planModel(prepared, model, loaded);
+    const plan = run.plan ?? planModel(prepared, model, loaded);
+    run.plan = null;
     for (const [key, allPlanned] of plan) {
+      plan.delete(key); // each (format, point)'s prompts are freed once its samples are written
       const format = key.split('|', 1)[0] as 'raw' | 'chat';
       // A resumed run skips every (item, cell) that already has its record.
       const planned = done.size === 0 ? allPlanned : allPlanned.filter((p) => !done.has(sampleKey({ itemId: p.item.id, model: model.name, format, ...coordinatesOf(p.point) })));
@@ -335,13 +392,32 @@ async function runModel(
       // (tokenising every prompt would dominate a warm re-run).
       const keys = cache ? planned.map((p) => generationKey(cacheModelKey, p.request)) : [];
       const hits: Map<string, CachedGeneration> = cache ? cache.getMany(keys) : new Map();
-      const misses = planned.filter((_, i) => !hits.has(keys[i]!));
+      // Hits are answered from this one lookup; only misses go through the caching generator (which
+      // looks them up again, finding what earlier batches of this run stored), so that neither the
+      // keys nor the lookups are made twice on a warm run.
+      const hitOf = new Map<PlannedSample, CachedGeneration>();
+      const reused: [string, CachedGeneration][] = [];
+      planned.forEach((p, i) => {
+        const hit = hits.get(keys[i]!);
+        if (hit) hitOf.set(p, hit);
+        else if (cache) {
+          // The same request with another budget ended on its own earlier in this turn: the same
+          // tokens (natural-endings.ts); stored under this request's key too.
+          const ending = endings.find(p.request);
+          if (ending) {
+            hitOf.set(p, ending);
+            reused.push([keys[i]!, ending]);
+          }
+        }
+      });
+      if (reused.length > 0) cache!.putMany(cacheModelKey, reused);
+      const misses = planned.filter((p) => !hitOf.has(p));
       // An HTTP backend may count on its server, and may not know a count (null: not checked).
       const missCounts = loaded.countRequestTokens
         ? await loaded.countRequestTokens(misses.map((p) => p.request))
         : misses.map((p) => loaded.countTokens(p.request.prompt, p.request.chat === true));
       const countOf = new Map(misses.map((p, i) => [p, missCounts[i] ?? null]));
-      const counts = planned.map((p, i) => (countOf.has(p) ? countOf.get(p)! : hits.get(keys[i]!)!.promptTokens));
+      const counts = planned.map((p) => (countOf.has(p) ? countOf.get(p)! : hitOf.get(p)!.promptTokens));
       for (const [i, p] of planned.entries()) {
         const promptTokens = counts[i] ?? 0;
         if (counts[i] !== null && promptTokens + p.request.decoding.maxNewTokens > loaded.contextLength) {
@@ -354,14 +430,22 @@ async function runModel(
       // row's length (stable sort, so the order stays deterministic).
       const tokensOf = new Map(planned.map((p, i) => [p, counts[i] ?? 0]));
       fits.sort((a, b) => tokensOf.get(a)! - tokensOf.get(b)!);
-      await samplesFile.append(overflowRecords);
+      // Records of cached samples are written in runs of up to CACHED_RECORDS_PER_WRITE (one write
+      // per batch of 16 took about 50 ms of a warm quickstart); a batch with generated samples is
+      // written as soon as it is done, so a killed run loses no sample that cost model time.
+      const unwritten: SampleRecord[] = [...overflowRecords];
       records.push(...overflowRecords);
       progress.increment(overflowRecords.length);
       for (let start = 0; start < fits.length; start += model.batchSize) {
         const chunk = fits.slice(start, start + model.batchSize);
-        const results = await generator.generate(chunk.map((p) => p.request));
-        const chunkRecords = chunk.map((p, i) => {
-          const result = results[i]!;
+        const toGenerate = chunk.filter((p) => !hitOf.has(p));
+        const generatedResults = toGenerate.length > 0 ? await generator.generate(toGenerate.map((p) => p.request)) : [];
+        let nextGenerated = 0;
+        const chunkRecords = chunk.map((p) => {
+          const hit = hitOf.get(p);
+          // A hit costs no model time: latency 0, as the caching generator reports its own hits.
+          const result: GenerationResult = hit ? { ...hit, latencyMs: 0, cached: true } : generatedResults[nextGenerated++]!;
+          endings.add(p.request, result);
           const record = sampleRecord(model, format, p, result);
           if (result.cached) {
             record.cached = true;
@@ -372,10 +456,12 @@ async function runModel(
           }
           return record;
         });
-        await samplesFile.append(chunkRecords);
+        unwritten.push(...chunkRecords);
+        if (toGenerate.length > 0 || unwritten.length >= CACHED_RECORDS_PER_WRITE) await samplesFile.append(unwritten.splice(0));
         records.push(...chunkRecords);
         progress.increment(chunk.length);
       }
+      await samplesFile.append(unwritten);
     }
   } finally {
     await loaded.dispose();
@@ -436,16 +522,19 @@ function determinismTargets(prepared: Prepared, fingerprints: ReadonlyMap<string
 
 /** Every context and exemplar document the run shows, and the retrieval summary; the retriever is freed after. */
 async function retrieve(suite: Suite, dataset: Dataset, progress: Progress): Promise<{ contexts: ContextTable; exemplarDocs: Map<string, Doc[]>; retrieval: RetrievalSummary }> {
+  // One retrieval pass (makeRetriever): the contexts, the answer recall and the gold metrics read
+  // each question's one ranking.
   const { retriever, fromCache } = await makeRetriever(suite, dataset, progress);
   try {
     const { contexts, exemplarDocs } = await prepareContexts(suite, dataset, retriever);
     const ks = retrievalKs(suite);
+    const goldKs = goldMetricKs(suite, dataset);
     const retrieval: RetrievalSummary = {
       retriever: retriever?.name ?? 'none',
       corpusSize: dataset.corpus.length,
       indexLoadedFromCache: fromCache,
       answerRecallAtK: retriever && ks.length > 0 ? await answerRecallAtK(dataset.items, retriever, ks) : [],
-      ...(retriever && hasJudgements(dataset.items) ? { goldMetrics: await retrievalMetrics(dataset.items, retriever, ks.length > 0 ? ks : [10]) } : {}),
+      ...(retriever && goldKs ? { goldMetrics: await retrievalMetrics(dataset.items, retriever, goldKs) } : {}),
       answerInContext: Object.fromEntries(
         [...contexts].map(([key, table]) => {
           const shown = [...table.values()];
@@ -459,10 +548,25 @@ async function retrieve(suite: Suite, dataset: Dataset, progress: Progress): Pro
   }
 }
 
+/** An item's depth in the run's one pass: the deepest search its contexts, answer recall and gold metrics make (0: none). */
+function passDepth(contextDepth: number, item: QaItem, ks: readonly number[], goldKs: readonly number[] | null): number {
+  let depth = contextDepth;
+  if (ks.length > 0 && isAnswerable(item)) depth = Math.max(depth, ...ks);
+  if (goldKs && judgements(item)) depth = Math.max(depth, metricsDepth(goldKs));
+  return depth;
+}
+
 function retrievalKs(suite: Suite): number[] {
   const ks = new Set<number>(suite.config.retrieval.recall_at ?? []);
   for (const p of suite.points) if (p.context === 'retrieved') ks.add(p.k);
   return [...ks].sort((a, b) => a - b);
+}
+
+/** The k of the gold metrics (the answer recall's, else 10), or null when no item has gold documents or qrels. */
+function goldMetricKs(suite: Suite, dataset: Dataset): number[] | null {
+  if (!hasJudgements(dataset.items)) return null;
+  const ks = retrievalKs(suite);
+  return ks.length > 0 ? ks : [10];
 }
 
 function openCache(options: RunOptions, progress: Progress): GenerationCache | null {
@@ -521,9 +625,10 @@ async function runPrepared(
     const tooLarge = showsDocuments(point) && RETRIEVERS[suite.config.retrieval.retriever].needsCorpus ? kExceedsCorpus(point.k, dataset.corpus.length) : null;
     if (tooLarge !== null) throw new InputError(`${suite.file}: ${tooLarge}`);
   }
-  const dataFiles = [suite.dataset.path, suite.dataset.corpus, suite.dataset.fewshot].filter((f): f is string => f !== undefined);
+  const dataFiles = [suite.dataset.path, suite.dataset.corpus, suite.dataset.fewshot, trecRunDataFile(suite.file, suite.config.retrieval)].filter((f): f is string => f !== undefined);
   const manifest = await baseManifest({ suiteFile: suite.file, suiteSha256: suite.hash, config: suite.config, dataFiles, seed: suite.seed });
   manifest.templateDate = templateDate;
+  manifest.retrieval = retrievalManifest(suite.config.retrieval);
 
   // Model files are validated and hashed before anything runs; weights load only when needed.
   const fingerprints = new Map<string, LoadedModel['fingerprint'] | null>();
@@ -535,7 +640,7 @@ async function runPrepared(
   const roleHash = (file: string | undefined) => (file !== undefined ? (manifest.data[file] ?? null) : null);
   const identity: RunIdentity = {
     suiteConfigSha256: sha256Json(suite.config),
-    data: { items: roleHash(suite.dataset.path), corpus: roleHash(suite.dataset.corpus), fewshot: roleHash(suite.dataset.fewshot) },
+    data: { items: roleHash(suite.dataset.path), corpus: roleHash(suite.dataset.corpus), fewshot: roleHash(suite.dataset.fewshot), 'TREC run': roleHash(trecRunDataFile(suite.file, suite.config.retrieval)) },
     models: Object.fromEntries(
       suite.models.map((m) => {
         const fingerprint = fingerprints.get(m.name);
@@ -580,9 +685,10 @@ async function runPrepared(
     for (const model of suite.models) {
       const fingerprint = fingerprints.get(model.name) ?? null;
       const opened = fingerprint ? await openModel(model.spec, { fingerprint }) : null;
-      runs.push({ model, opened });
+      const run: ModelRun = { model, opened, plan: null };
+      runs.push(run);
       if (opened) {
-        planModel(prepared, model, opened);
+        run.plan = planModel(prepared, model, opened);
         if (opened.promptStack) runFile.manifest.models[model.name] = manifest.models[model.name] = { ...manifestEntry(model, opened.fingerprint), promptStack: opened.promptStack };
       }
     }

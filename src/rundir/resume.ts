@@ -2,10 +2,11 @@
 // is made of (suite config, data, model files, --limit); `samples.jsonl` holds every finished
 // sample. `ragtax run --resume` checks that the suite and models are still the same ones, drops a
 // torn last line left by a kill, keeps every complete record and generates only what is missing.
-import { readFile, truncate } from 'node:fs/promises';
+import { open, readFile, truncate } from 'node:fs/promises';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { cellKey } from '../aggregate/cells.js';
+import { readTextLines } from '../data/jsonl.js';
 import { at, InputError, messageOf } from '../errors.js';
 import type { SampleRecord } from '../types.js';
 import { isAtomicLeftover, writeAtomically, writeFailure } from '../util/atomic-write.js';
@@ -66,29 +67,48 @@ export function identityDifferences(stored: RunIdentity, current: RunIdentity): 
   return out;
 }
 
+/** Offset just after the last LF of a file (0 when it has none), read backwards from its end in chunks. */
+async function completeLength(file: string): Promise<{ size: number; end: number }> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const chunk = Buffer.alloc(Math.min(size, 64 * 1024));
+    for (let stop = size; stop > 0; ) {
+      const start = Math.max(0, stop - chunk.length);
+      const { bytesRead } = await handle.read(chunk, 0, stop - start, start);
+      const lf = chunk.subarray(0, bytesRead).lastIndexOf(0x0a);
+      if (lf !== -1) return { size, end: start + lf + 1 };
+      stop = start;
+    }
+    return { size, end: 0 };
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
- * Reads the records of an interrupted run. Bytes after the last newline are a line torn by a kill:
- * the file is truncated to its last complete line (so appending continues cleanly) and the torn
- * bytes are counted, never parsed. A complete line that is not a sample record means the file was
- * damaged some other way, which is an error. Records whose key is not in `expected`, or appears
- * twice, are errors too: they would make the aggregates wrong.
+ * Reads the records of an interrupted run, streamed line by line (the file is never held whole).
+ * Bytes after the last newline are a line torn by a kill: the file is truncated to its last
+ * complete line (so appending continues cleanly) and the torn bytes are counted, never parsed. A
+ * complete line that is not a sample record means the file was damaged some other way, which is
+ * an error. Records whose key is not in `expected`, or appears twice, are errors too: they would
+ * make the aggregates wrong.
  */
 export async function recoverSamples(file: string, expected: ReadonlySet<string>): Promise<{ records: SampleRecord[]; tornBytesDropped: number }> {
   if (!existsSync(file)) return { records: [], tornBytesDropped: 0 };
-  const bytes = await readFile(file);
-  const end = bytes.lastIndexOf(0x0a) + 1; // 0 when there is no newline at all
-  const tornBytesDropped = bytes.length - end;
+  const { size, end } = await completeLength(file);
+  const tornBytesDropped = size - end;
   if (tornBytesDropped > 0) {
     await truncate(file, end).catch((error: unknown) => {
       throw writeFailure(file, error);
     });
   }
-  const lines = bytes.subarray(0, end).toString('utf8').split('\n');
   const records: SampleRecord[] = [];
   const seen = new Set<string>();
-  lines.forEach((text, i) => {
-    if (text.trim() === '') return;
-    const line = i + 1;
+  if (end === 0) return { records, tornBytesDropped };
+  // A JSON line holds no raw CR or LF (JSON escapes them), so these lines are the file's LF-separated lines.
+  for await (const { line, text } of readTextLines(file)) {
+    if (text.trim() === '') continue;
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -105,6 +125,6 @@ export async function recoverSamples(file: string, expected: ReadonlySet<string>
     if (seen.has(key)) throw new InputError(at(file, line, `cannot resume: duplicate sample of item \`${record.itemId}\` in cell ${cellKey(record)}`));
     seen.add(key);
     records.push(record);
-  });
+  }
   return { records, tornBytesDropped };
 }

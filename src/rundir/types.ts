@@ -32,6 +32,8 @@ export interface Manifest {
   generationCache?: string | null;
   /** The day chat templates saw as `strftime_now` (the suite's `template_date`, else the run's first day). */
   templateDate?: string;
+  /** The retriever and its settings, every default filled in (e.g. BM25's scoring, k1, b, lengths and stopword list). */
+  retrieval?: Record<string, unknown>;
 }
 
 

@@ -242,10 +242,14 @@ describe('openai backend: chat_mode rendered', () => {
     assert.ok(!('messages' in chatBody!));
 
     // Local counting: a chat prompt without the BOS the tokenizer adds to a raw one.
-    const [chatCount, rawCount] = (await model.countRequestTokens!([
-      { prompt: rendered, chat: true, decoding: greedy() },
-      { prompt: rendered, decoding: greedy() },
-    ])) as number[];
+    // exact: these prompts fit by the byte-level bound, which would leave them uncounted.
+    const [chatCount, rawCount] = (await model.countRequestTokens!(
+      [
+        { prompt: rendered, chat: true, decoding: greedy() },
+        { prompt: rendered, decoding: greedy() },
+      ],
+      { exact: true },
+    )) as number[];
     assert.equal(rawCount, chatCount! + 1);
     assert.equal(model.countTokens(rendered, true), chatCount);
     assert.equal(model.countTokens(rendered), rawCount);

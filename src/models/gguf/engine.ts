@@ -21,7 +21,7 @@ import type {
   LoadedModel,
   ModelFingerprint,
 } from '../../types.js';
-import { GGUF_DEVICES, type GgufDevice, type GgufModelSpec } from './settings.js';
+import { cpuCores, GGUF_DEVICES, resolveThreads, type GgufDevice, type GgufModelSpec } from './settings.js';
 import type { ModelEngine } from '../backend.js';
 
 
@@ -161,7 +161,10 @@ interface Settings {
   device: GgufDevice;
   gpuLayers: number | undefined;
   batchSize: number;
-  threads: number | undefined;
+  /** Resolved (resolveThreads): always passed, so node-llama-cpp's default of at least 4 never applies. */
+  threads: number;
+  /** Set when `threads` exceeds the cores (LoadedModel.notes). */
+  threadsWarning: string | undefined;
   kvCache: 'f16' | 'f32';
 }
 
@@ -186,7 +189,8 @@ function checkSpec(spec: GgufModelSpec): Settings {
   }
   const kvCache = spec.kvCache ?? 'f16';
   if (kvCache !== 'f16' && kvCache !== 'f32') throw new InputError(`model '${spec.name}': kv_cache must be f16 or f32, got ${String(kvCache)}`);
-  return { device, gpuLayers: device === 'cpu' ? 0 : spec.gpuLayers, batchSize, threads: spec.threads, kvCache };
+  const { threads, warning } = resolveThreads(spec.threads, cpuCores());
+  return { device, gpuLayers: device === 'cpu' ? 0 : spec.gpuLayers, batchSize, threads, threadsWarning: warning, kvCache };
 }
 
 /** Checks that the file exists and starts with the GGUF magic, before llama.cpp sees it. */
@@ -267,6 +271,8 @@ export async function openGgufModel(spec: GgufModelSpec, known?: { fingerprint?:
       },
     },
     fingerprint,
+    // Printed by the run at the model's start and kept in the manifest.
+    ...(settings.threadsWarning !== undefined ? { notes: [settings.threadsWarning] } : {}),
     dispose: async () => {
       const loaded = engine ? await engine.catch(() => undefined) : undefined;
       await loaded?.dispose();
@@ -395,7 +401,7 @@ class GgufEngine {
       const context = await model.createContext({
         contextSize: contextLength,
         sequences: settings.batchSize,
-        ...(settings.threads !== undefined ? { threads: settings.threads } : {}),
+        threads: settings.threads,
         ...(settings.kvCache === 'f32' ? { flashAttention: false, experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32' } : {}),
       });
       const sequences = Array.from({ length: settings.batchSize }, () => context.getSequence());

@@ -1,4 +1,6 @@
 // `backend: gguf`: a .gguf file through node-llama-cpp (an optional dependency, imported on first use).
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { z } from 'zod';
 import type { ChatOptions } from '../../prompts/chat-template.js';
 import { batchSizeField, chatFields, formatsField, type BackendDefinition } from '../backend.js';
@@ -19,7 +21,7 @@ export const ggufSettings = z
     gpu_layers: z.number().int().min(0).optional(),
     /** Tokens per sequence (default the model's trained context, at most 8192). */
     context_size: z.number().int().min(16).optional(),
-    /** CPU threads (default: all math cores). */
+    /** CPU threads (default: the physical cores this process may use; 1 is fastest for small models on 2 cores). */
     threads: z.number().int().min(1).max(1024).optional(),
     /** KV cache precision: f16 (llama.cpp's default) or f32 (matches an fp32 reference; twice the memory). */
     kv_cache: z.enum(['f16', 'f32']).optional(),
@@ -41,7 +43,7 @@ export interface GgufModelSpec {
   contextSize?: number;
   /** Sequences of one context generated in parallel (default 8). */
   batchSize?: number;
-  /** CPU threads per evaluation (default: node-llama-cpp's, the machine's math cores). */
+  /** CPU threads per evaluation (default: the physical cores this process may use, see resolveThreads). */
   threads?: number;
   /**
    * KV cache precision: f16 (default, llama.cpp's) or f32 with flash attention off, which makes the
@@ -54,6 +56,58 @@ export interface GgufModelSpec {
   chat?: ChatOptions;
 }
 
+/** The CPU cores this process may use, and how many of them are physical cores (no SMT siblings). */
+export interface CpuCores {
+  available: number;
+  physical: number;
+}
+
+/**
+ * Linux: the affinity mask (os.availableParallelism) and the cgroup CPU quota (a container limited
+ * to 2 CPUs on a 64-core host sees 64 cores otherwise) bound the available cores; /proc/cpuinfo's
+ * distinct (physical id, core id) pairs give the physical ones, as llama.cpp counts its "math
+ * cores". Elsewhere every available core counts as physical.
+ */
+export function cpuCores(): CpuCores {
+  let available = os.availableParallelism();
+  try {
+    const [quota, period] = readFileSync('/sys/fs/cgroup/cpu.max', 'utf8').trim().split(/\s+/);
+    const cpus = Number(quota) / Number(period);
+    if (Number.isFinite(cpus) && cpus > 0) available = Math.min(available, Math.max(1, Math.ceil(cpus)));
+  } catch {
+    // no cgroup v2 quota (or not Linux): the affinity mask is the limit
+  }
+  let physical = available;
+  try {
+    const cores = new Set<string>();
+    for (const block of readFileSync('/proc/cpuinfo', 'utf8').split(/\n\s*\n/)) {
+      const socket = /^physical id\s*:\s*(\d+)/m.exec(block)?.[1];
+      const core = /^core id\s*:\s*(\d+)/m.exec(block)?.[1];
+      if (socket !== undefined && core !== undefined) cores.add(`${socket}:${core}`);
+    }
+    if (cores.size > 0) physical = Math.min(cores.size, available);
+  } catch {
+    // not Linux: no SMT information without native code
+  }
+  return { available, physical };
+}
+
+/**
+ * The llama.cpp thread count: the configured one, or the physical cores this process may use
+ * (node-llama-cpp's own default is max(4, math cores): 4 threads on a 2-core machine, which made
+ * decoding hundreds of times slower). A configured count above the available cores is kept, with
+ * a warning: llama.cpp's threads meet at a barrier after every operation, so one thread without a
+ * core stalls all of them.
+ */
+export function resolveThreads(configured: number | undefined, cores: CpuCores): { threads: number; warning?: string } {
+  if (configured === undefined) return { threads: Math.max(1, Math.min(cores.physical, cores.available)) };
+  if (configured <= cores.available) return { threads: configured };
+  return {
+    threads: configured,
+    warning: `threads: ${configured} is more than the ${cores.available} CPU core${cores.available === 1 ? '' : 's'} this process may use; llama.cpp's threads wait for each other at every step, so decoding will be many times slower: set threads to ${cores.available} or fewer (or leave it out)`,
+  };
+}
+
 const NEEDS_PATH = '`backend: gguf` needs `path: <file.gguf>` (a local GGUF file; no `hf_id`)';
 
 export const ggufBackend: Omit<BackendDefinition<GgufEntry, GgufModelSpec>, 'load'> = {
@@ -62,12 +116,15 @@ export const ggufBackend: Omit<BackendDefinition<GgufEntry, GgufModelSpec>, 'loa
     if (m.path === undefined) fail([], NEEDS_PATH);
     if (m.device === 'cpu' && m.gpu_layers !== undefined && m.gpu_layers > 0) fail(['gpu_layers'], 'needs `device: cuda` or `device: vulkan`');
     const source = resolve(m.path!);
+    // Resolved here so that the manifest records the count used; the engine warns about one above the cores.
+    const { threads } = resolveThreads(m.threads, cpuCores());
     return {
-      spec: { name, source, device: m.device, batchSize: m.batch_size, gpuLayers: m.gpu_layers, contextSize: m.context_size, threads: m.threads, kvCache: m.kv_cache },
+      spec: { name, source, device: m.device, batchSize: m.batch_size, gpuLayers: m.gpu_layers, contextSize: m.context_size, threads, kvCache: m.kv_cache },
       source,
       batchSize: m.batch_size,
+      // Not `threads`: it changes the speed, not the tokens (each output row is one thread's sum).
       identity: { device: m.device },
-      recorded: { device: m.device },
+      recorded: { device: m.device, threads: String(threads) },
     };
   },
   foreignField(field) {

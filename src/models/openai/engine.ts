@@ -20,7 +20,11 @@
 //
 // Token counts for the context-overflow check: the local `tokenizer` folder if given, else the
 // server's /tokenize (vLLM, `ragtax serve`) if it answers, else the check is skipped and a note is
-// printed and recorded in the manifest (never silently).
+// printed and recorded in the manifest (never silently). A prompt that a byte-level BPE's bound
+// proves to fit (UTF-8 bytes + special tokens + max_tokens ≤ the context; see token-bound.ts) is
+// not counted at all: against a server that saves one /tokenize request per sample. Counts still
+// needed go to /tokenize concurrently, through the same pool as the completions (vLLM's /tokenize
+// takes one prompt per request, so they cannot be batched into one).
 //
 // What comes back: a completion body is checked (checkCompletion) before it is used; a malformed one
 // (no `choices`, no text, a field of the wrong type) is retried like a 5xx and then stops the run
@@ -47,6 +51,7 @@ import type {
   ModelFingerprint,
 } from '../../types.js';
 import { displayUrl, EndpointPool, normaliseEndpoint, type ResponseCheck } from './http-pool.js';
+import { BYTE_LEVEL_PROBE, byteLevelOfTokenizerJson, byteLevelOfTokenStrings, tokenUpperBound, type ByteBound } from './token-bound.js';
 import type { OpenAIModelSpec } from './settings.js';
 import type { ModelEngine } from '../backend.js';
 
@@ -74,6 +79,8 @@ interface LocalTokenizer {
   /** The manifest's record of the template and BOS rule (see promptStackOf). */
   promptStack: Record<string, unknown>;
   files: ModelFingerprint['files'];
+  /** The byte-level BPE bound when tokenizer.json shows it holds, else why not. */
+  bound: ByteBound | { reason: string };
 }
 
 interface Probe {
@@ -81,13 +88,17 @@ interface Probe {
   served: ServedModel[];
   tokenizer: LocalTokenizer | undefined;
   tokenCounting: 'tokenizer' | 'server' | 'none';
+  /** Prompts this bound proves to fit are not counted (null: every prompt is counted). */
+  bound: ByteBound | null;
   contextLength: number | null;
   notes: string[];
   fingerprint: ModelFingerprint;
 }
 
 export async function fingerprintOpenAIModel(spec: OpenAIModelSpec): Promise<ModelFingerprint> {
-  return (await probe(spec)).fingerprint;
+  const p = await probe(spec);
+  await p.pool.close();
+  return p.fingerprint;
 }
 
 export async function openOpenAIModel(spec: OpenAIModelSpec): Promise<LoadedModel> {
@@ -102,7 +113,7 @@ export async function openOpenAIModel(spec: OpenAIModelSpec): Promise<LoadedMode
     // Without a local tokenizer the count is unknown here (NaN never exceeds a context length):
     // countRequestTokens below is what the runner uses.
     countTokens: (text, chat) => (tokenizer ? tokenizer.encode(text, chat).length : Number.NaN),
-    countRequestTokens: (requests) => countRequestTokens(p, spec.model, requests, spec.chat?.templateKwargs),
+    countRequestTokens: (requests, options) => countRequestTokens(p, spec.model, requests, spec.chat?.templateKwargs, options?.exact === true),
     contextLength: p.contextLength ?? Number.POSITIVE_INFINITY,
     renderChat: chatMode === 'rendered' ? tokenizer?.renderChat : undefined,
     acceptsMessages: chatMode === 'server',
@@ -117,7 +128,7 @@ export async function openOpenAIModel(spec: OpenAIModelSpec): Promise<LoadedMode
       return [...p.notes, ...generator.notes];
     },
     fingerprint: p.fingerprint,
-    dispose: async () => {},
+    dispose: () => p.pool.close(),
   };
 }
 
@@ -134,7 +145,7 @@ async function probe(spec: OpenAIModelSpec): Promise<Probe> {
   if (spec.endpoints.length === 0) throw new InputError(`model '${spec.name}': \`endpoints\` is empty`);
   const endpoints = [...new Set(spec.endpoints.map(normaliseEndpoint))];
   for (const e of endpoints) {
-    if (!/^https?:\/\//.test(e)) throw new InputError(`model '${spec.name}': endpoint ${displayUrl(e)} is not an http(s) URL`);
+    if (!/^https?:\/\//.test(e) || !URL.canParse(e)) throw new InputError(`model '${spec.name}': endpoint ${displayUrl(e)} is not an http(s) URL`);
   }
   const apiKeyEnv = spec.apiKeyEnv;
   const pool = new EndpointPool({
@@ -185,11 +196,13 @@ async function probe(spec: OpenAIModelSpec): Promise<Probe> {
   const tokenizer = spec.tokenizer !== undefined ? await loadLocalTokenizer(spec) : undefined;
   let tokenCounting: Probe['tokenCounting'] = 'tokenizer';
   let tokenizeMaxLen: number | null = null;
+  let bound: ByteBound | { reason: string } | null = tokenizer ? tokenizer.bound : null;
   if (!tokenizer) {
     const answer = (await pool.probe(0, '/tokenize', { model: spec.model, prompt: 'ragtax' })) as Json | null;
     if (answer && (typeof answer.count === 'number' || Array.isArray(answer.tokens))) {
       tokenCounting = 'server';
       if (typeof answer.max_model_len === 'number') tokenizeMaxLen = answer.max_model_len;
+      bound = await serverByteBound(pool, spec.model);
     } else {
       tokenCounting = 'none';
     }
@@ -219,13 +232,15 @@ async function probe(spec: OpenAIModelSpec): Promise<Probe> {
       // What samples.jsonl's `prompt` holds for `chat` samples of this model.
       chatPromptRecord: chatMode === 'server' ? 'messages-json' : 'rendered-string',
       tokenCounting,
+      // Whether prompts that provably fit skip the count (token-bound.ts).
+      promptTokenBound: bound === null ? null : 'reason' in bound ? { applied: false, reason: bound.reason } : { applied: true, rule: 'byte-level BPE: UTF-8 bytes + 1 + special tokens', ...bound },
       contextLength,
       concurrencyPerEndpoint: spec.concurrency ?? DEFAULTS.concurrency,
       ...(apiKeyEnv !== undefined ? { apiKeyEnv } : {}),
       ...(notes.length > 0 ? { notes } : {}),
     },
   };
-  return { pool, served, tokenizer, tokenCounting, contextLength, notes, fingerprint };
+  return { pool, served, tokenizer, tokenCounting, bound: bound !== null && !('reason' in bound) ? bound : null, contextLength, notes, fingerprint };
 }
 
 function stringOrNull(value: unknown): string | null {
@@ -251,9 +266,19 @@ async function loadLocalTokenizer(spec: OpenAIModelSpec): Promise<LocalTokenizer
   }
   const chat = tokenizerChat(tokenizer, folder, spec.chat, spec.name);
   const files: ModelFingerprint['files'] = [];
+  let bound: LocalTokenizer['bound'] = { reason: 'tokenizer.json is not JSON' };
   // The template file, where the folder has one, is part of what identifies the prompts.
   for (const file of [...TOKENIZER_FILES, ...(existsSync(path.join(folder, 'chat_template.jinja')) ? ['chat_template.jinja'] : [])]) {
     const bytes = await readFile(path.join(folder, file));
+    if (file === 'tokenizer.json') {
+      try {
+        const byteLevel = byteLevelOfTokenizerJson(JSON.parse(bytes.toString('utf8')));
+        // The special tokens a raw prompt gets are those of an empty one.
+        bound = 'reason' in byteLevel ? byteLevel : { ...byteLevel, specialTokens: tokenizer.encode('').length, decidedBy: 'tokenizer.json' };
+      } catch {
+        // transformers.js read it, so this does not happen; the prompts are then counted.
+      }
+    }
     files.push({ path: `tokenizer/${file}`, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length });
   }
   return {
@@ -262,6 +287,7 @@ async function loadLocalTokenizer(spec: OpenAIModelSpec): Promise<LocalTokenizer
     renderChat: chat?.render,
     promptStack: promptStackOf(tokenizer, chat?.template),
     files,
+    bound,
   };
 }
 
@@ -279,11 +305,33 @@ async function contextLengthOfFolder(folder: string): Promise<number | null> {
   return null;
 }
 
-async function countRequestTokens(p: Probe, model: string, requests: GenerationRequest[], templateKwargs?: Record<string, unknown>): Promise<(number | null)[]> {
-  if (p.contextLength === null) return requests.map(() => null);
+/**
+ * Whether a server's tokenizer is a byte-level BPE (token-bound.ts): the probe's token strings with
+ * `add_special_tokens: false`, and its count with the server's default, for the special tokens a
+ * raw prompt gets. Where the server says nothing conclusive, the reason (every prompt is then counted).
+ */
+async function serverByteBound(pool: EndpointPool, model: string): Promise<ByteBound | { reason: string }> {
+  const [bare, usual] = (await Promise.all([
+    pool.probe(0, '/tokenize', { model, prompt: BYTE_LEVEL_PROBE, add_special_tokens: false, return_token_strs: true }),
+    pool.probe(0, '/tokenize', { model, prompt: BYTE_LEVEL_PROBE }),
+  ])) as (Json | null)[];
+  const normalForm = byteLevelOfTokenStrings(bare?.token_strs);
+  if (normalForm === undefined) return { reason: "the server's /tokenize gives no token strings in GPT-2's byte alphabet (return_token_strs)" };
+  const count = (answer: Json | null | undefined) => (typeof answer?.count === 'number' ? answer.count : Array.isArray(answer?.tokens) ? answer.tokens.length : null);
+  const [without, withSpecials] = [count(bare), count(usual)];
+  if (without === null || withSpecials === null || withSpecials < without) return { reason: "the server's /tokenize counts are inconsistent" };
+  return { normalForm, specialTokens: withSpecials - without, decidedBy: 'server /tokenize token strings' };
+}
+
+async function countRequestTokens(p: Probe, model: string, requests: GenerationRequest[], templateKwargs: Record<string, unknown> | undefined, exact: boolean): Promise<(number | null)[]> {
+  const { contextLength, bound } = p;
+  if (contextLength === null) return requests.map(() => null);
+  // Proven to fit: not counted (null), unless every count is asked for (`ragtax prompts`).
+  const fits = (r: GenerationRequest) => !exact && bound !== null && !r.messages && tokenUpperBound(bound, r.prompt, r.chat === true) + r.decoding.maxNewTokens <= contextLength;
   const { tokenizer } = p;
   if (tokenizer) {
     return requests.map((r) => {
+      if (fits(r)) return null;
       if (!r.messages) return tokenizer.encode(r.prompt, r.chat === true).length;
       // Messages: the server renders the template and, like vLLM, adds no special tokens to it.
       return tokenizer.renderChat ? tokenizer.encode(tokenizer.renderChat(r.messages), true).length : null;
@@ -292,6 +340,7 @@ async function countRequestTokens(p: Probe, model: string, requests: GenerationR
   if (p.tokenCounting !== 'server') return requests.map(() => null);
   return Promise.all(
     requests.map(async (r) => {
+      if (fits(r)) return null;
       const body = r.messages
         ? { model, messages: r.messages, add_generation_prompt: true, ...(templateKwargs !== undefined ? { chat_template_kwargs: templateKwargs } : {}) }
         : { model, prompt: r.prompt, ...(r.chat === true ? { add_special_tokens: false } : {}) };

@@ -11,6 +11,13 @@
 // server that answers `{"error": …}` with 200 while it loads, a truncated body); a server that is
 // wrong every time costs max_retries backoffs (seconds) before the same message.
 //
+// Transport: undici's `request` (Dispatcher.request) over one keep-alive Agent per pool, not the
+// global `fetch`. Both are undici; `fetch` adds the WHATWG layers (web streams, Headers, Response)
+// and cost 0.28-0.63 ms of CPU per request against 0.06-0.14 ms for `request` (benchmarks/http.md),
+// which capped a run against a fast server at one saturated JS thread. undici's own header and body timers are off:
+// `timeout_s` (one timer per attempt, below) is the only deadline, so a long generation is not cut
+// at undici's 300 s default.
+//
 // Hand-written rather than p-limit: p-limit bounds one queue, while this needs one limit per
 // endpoint, a choice of endpoint at dispatch time (the least busy one, not a fixed assignment),
 // and slots released during a retry's backoff so that a failing request never holds capacity. It
@@ -20,6 +27,8 @@
 // goes through `redact`, which removes the key and any credentials or query string of a URL, so a
 // server that echoes the header in its error body cannot leak it into a log or a report.
 
+import { STATUS_CODES } from 'node:http';
+import { Agent, type Dispatcher } from 'undici';
 import { messageOf, RuntimeFailure } from '../../errors.js';
 
 export interface PoolOptions {
@@ -42,6 +51,9 @@ export interface PoolOptions {
 
 interface Slot {
   url: string;
+  /** `url` split once (undici would parse the URL again on every request). */
+  origin: string;
+  basePath: string;
   inFlight: number;
   /** Requests ever dispatched here: breaks ties between equally busy endpoints. */
   dispatched: number;
@@ -92,13 +104,24 @@ export function displayUrl(url: string): string {
 export class EndpointPool {
   private readonly slots: Slot[];
   private readonly waiters: Waiter[] = [];
+  /** Keep-alive connections, at most `concurrency` per endpoint (a request never waits for a socket). */
+  private readonly agent: Agent;
   /** Highest number of requests in flight at once, per endpoint (for tests and benchmarks). */
   readonly peakInFlight: number[];
 
   constructor(private readonly options: PoolOptions) {
     if (options.endpoints.length === 0) throw new Error('no endpoints');
-    this.slots = options.endpoints.map((url) => ({ url, inFlight: 0, dispatched: 0 }));
+    this.slots = options.endpoints.map((url) => {
+      const { origin, pathname } = new URL(url);
+      return { url, origin, basePath: pathname.replace(/\/+$/, ''), inFlight: 0, dispatched: 0 };
+    });
     this.peakInFlight = this.slots.map(() => 0);
+    this.agent = new Agent({ connections: options.concurrency, headersTimeout: 0, bodyTimeout: 0 });
+  }
+
+  /** Closes the idle connections; requests still in flight finish first. */
+  async close(): Promise<void> {
+    await this.agent.close();
   }
 
   get endpoints(): string[] {
@@ -215,9 +238,11 @@ export class EndpointPool {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
-    let response: Response;
+    let response: Dispatcher.ResponseData;
     try {
-      response = await fetch(slot.url + path, {
+      response = await this.agent.request({
+        origin: slot.origin,
+        path: slot.basePath + path,
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -228,26 +253,32 @@ export class EndpointPool {
       if (timeout.aborted) return { ok: false, retryable: true, reason: `no response within ${this.options.timeoutMs / 1000} s (timeout_s)` };
       return { ok: false, retryable: true, reason: `connection error (${connectionReason(error)})` };
     }
+    const status = response.statusCode;
     let text: string;
     try {
-      text = await response.text();
+      text = await response.body.text();
     } catch (error) {
-      if (timeout.aborted) return { ok: false, retryable: true, status: response.status, reason: `response not finished within ${this.options.timeoutMs / 1000} s (timeout_s)` };
-      return { ok: false, retryable: true, status: response.status, reason: `connection lost while reading the response (${connectionReason(error)})` };
+      if (timeout.aborted) return { ok: false, retryable: true, status, reason: `response not finished within ${this.options.timeoutMs / 1000} s (timeout_s)` };
+      return { ok: false, retryable: true, status, reason: `connection lost while reading the response (${connectionReason(error)})` };
     }
-    if (!response.ok) {
-      const status = response.status;
+    if (status < 200 || status > 299) {
       // 408 and 429 say "later"; any other 4xx would be refused again (a retry only wastes time).
       const retryable = status === 408 || status === 429 || status >= 500;
       const detail = serverMessage(text);
-      let reason = `HTTP ${status}${response.statusText ? ` ${response.statusText}` : ''}${detail ? `: ${detail}` : ''}`;
+      const phrase = STATUS_CODES[status];
+      let reason = `HTTP ${status}${phrase ? ` ${phrase}` : ''}${detail ? `: ${detail}` : ''}`;
+      if (status >= 300 && status < 400) {
+        // Redirects are not followed (a POST body would be dropped or re-sent): the endpoint should be the final URL.
+        const location = headerOf(response.headers, 'location');
+        reason += ` (redirects are not followed${location ? `: it points to ${displayUrl(resolveUrl(location, slot.url))}` : ''})`;
+      }
       if (status === 401 || status === 403) {
         reason += this.options.apiKeyEnv
           ? ` (check the API key in the environment variable ${this.options.apiKeyEnv})`
           : ' (the server wants an API key: set `api_key_env` in the model entry to the name of an environment variable that holds it)';
       }
       if (!retryable && status >= 400 && status < 500) reason += ' (not retried: the server refused this request)';
-      return { ok: false, retryable, status, reason, retryAfterMs: retryAfter(response.headers.get('retry-after')) };
+      return { ok: false, retryable, status, reason, retryAfterMs: retryAfter(headerOf(response.headers, 'retry-after')) };
     }
     try {
       return { ok: true, json: JSON.parse(text) };
@@ -257,8 +288,8 @@ export class EndpointPool {
       return {
         ok: false,
         retryable: true,
-        status: response.status,
-        reason: `the response is not JSON (HTTP ${response.status}, ${bytes} byte${bytes === 1 ? '' : 's'}: ${JSON.stringify(text.slice(0, 80))}${text.length > 80 ? '…' : ''})`,
+        status,
+        reason: `the response is not JSON (HTTP ${status}, ${bytes} byte${bytes === 1 ? '' : 's'}: ${JSON.stringify(text.slice(0, 80))}${text.length > 80 ? '…' : ''})`,
       };
     }
   }
@@ -321,12 +352,29 @@ export class EndpointPool {
 }
 
 function connectionReason(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+  // undici's `request` rejects with the socket's error itself (`fetch` wrapped it as `cause`).
+  const e = error as { code?: string; cause?: { code?: string; message?: string } } | undefined;
+  const code = e?.code ?? e?.cause?.code;
   // undici's code for a socket the other side closed (before or during the response).
-  if (cause?.code === 'UND_ERR_SOCKET') return 'the server closed the connection: UND_ERR_SOCKET';
-  if (cause?.code) return cause.code;
-  if (cause?.message) return cause.message;
+  if (code === 'UND_ERR_SOCKET') return 'the server closed the connection: UND_ERR_SOCKET';
+  if (code) return code;
+  if (e?.cause?.message) return e.cause.message;
   return messageOf(error);
+}
+
+/** `location` against the URL it came from (displayUrl reports an invalid one). */
+function resolveUrl(location: string, base: string): string {
+  try {
+    return new URL(location, base).href;
+  } catch {
+    return location;
+  }
+}
+
+/** One header's value (the first, should a server repeat it). */
+function headerOf(headers: Record<string, string | string[] | undefined>, name: string): string | null {
+  const value = headers[name];
+  return (Array.isArray(value) ? value[0] : value) ?? null;
 }
 
 /** OpenAI's `{error: {message}}`, vLLM's `{message}` / `{detail}`, or the first bytes of the body. */

@@ -1,0 +1,120 @@
+// A model folder's tokenizer without transformers.js: @huggingface/tokenizers is the library
+// transformers.js bundles (the same version, 0.2.0) and wraps in PreTrainedTokenizer, so encoding
+// and decoding here give the same ids and text. Opening a model (tokenizer, chat template, context
+// length) therefore no longer loads transformers.js and onnxruntime: a run whose generations all
+// come from the cache never imports them (about 0.2 s of a warm re-run).
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { InputError, messageOf } from '../../errors.js';
+
+/** What ragtax uses of a tokenizer; transformers.js' PreTrainedTokenizer has the same shape. */
+export interface TextTokenizer {
+  /** tokenizer_config.json as read (the chat template and special tokens come from it). */
+  readonly config: Record<string, unknown>;
+  readonly eos_token_id?: number | null;
+  readonly pad_token_id?: number | null;
+  encode(text: string, options?: { add_special_tokens?: boolean }): number[];
+  decode(ids: number[], options?: { skip_special_tokens?: boolean; clean_up_tokenization_spaces?: boolean | null }): string;
+}
+
+/**
+ * Tokenizer classes whose transformers.js subclass changes what encode or decode give (Whisper's
+ * timestamp decoding, VITS' decoder): loaded through transformers.js itself. Every other class is
+ * PreTrainedTokenizer over the same Tokenizer.
+ */
+const TRANSFORMERS_ONLY = new Set(['WhisperTokenizer', 'VitsTokenizer']);
+
+/** A special token's text in tokenizer_config.json (a string or an AddedToken), as transformers.js reads it. */
+export function specialTokenOf(config: Record<string, unknown>, ...keys: string[]): string | null {
+  for (const key of keys) {
+    if (!Object.hasOwn(config, key)) continue;
+    const item = config[key];
+    if (!item) continue;
+    if (typeof item === 'object') {
+      const added = item as { __type?: unknown; content?: unknown };
+      if (added.__type === 'AddedToken' && typeof added.content === 'string') return added.content;
+      throw new InputError(`tokenizer_config.json: \`${key}\` is an object but not an AddedToken (expected a string or {"__type": "AddedToken", "content": ...})`);
+    }
+    return String(item);
+  }
+  return null;
+}
+
+class FolderTokenizer implements TextTokenizer {
+  readonly eos_token_id: number | null;
+  readonly pad_token_id: number | null;
+  private readonly tokenizer: Tokenizer;
+
+  constructor(
+    tokenizerJson: Record<string, unknown>,
+    readonly config: Record<string, unknown>,
+  ) {
+    this.tokenizer = new Tokenizer(tokenizerJson, config);
+    const idOf = (token: string | null) => (token === null ? null : (this.tokenizer.token_to_id(token) ?? null));
+    this.eos_token_id = idOf(specialTokenOf(config, 'eos_token'));
+    this.pad_token_id = idOf(specialTokenOf(config, 'pad_token', 'eos_token'));
+  }
+
+  encode(text: string, options: { add_special_tokens?: boolean } = {}): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: options.add_special_tokens ?? true }).ids;
+  }
+
+  decode(ids: number[], options: { skip_special_tokens?: boolean; clean_up_tokenization_spaces?: boolean | null } = {}): string {
+    return this.tokenizer.decode(ids, { skip_special_tokens: options.skip_special_tokens ?? false, clean_up_tokenization_spaces: options.clean_up_tokenization_spaces ?? null });
+  }
+}
+
+async function readJsonObject(file: string): Promise<Record<string, unknown>> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`${file}: ${messageOf(error)}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${file}: expected a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+/** The tokenizer of a local folder (tokenizer.json and tokenizer_config.json), as transformers.js' AutoTokenizer makes it. */
+export async function loadFolderTokenizer(folder: string, modelName: string): Promise<TextTokenizer> {
+  try {
+    const [tokenizerJson, config] = await Promise.all([readJsonObject(path.join(folder, 'tokenizer.json')), readJsonObject(path.join(folder, 'tokenizer_config.json'))]);
+    const tokenizerClass = typeof config.tokenizer_class === 'string' ? config.tokenizer_class.replace(/Fast$/, '') : '';
+    if (TRANSFORMERS_ONLY.has(tokenizerClass)) {
+      const { AutoTokenizer, env } = await import('@huggingface/transformers');
+      env.allowLocalModels = true;
+      return (await AutoTokenizer.from_pretrained(folder, { local_files_only: true })) as unknown as TextTokenizer;
+    }
+    return new FolderTokenizer(tokenizerJson, config);
+  } catch (error) {
+    if (error instanceof InputError) throw new InputError(`model '${modelName}': ${error.message}`);
+    throw new InputError(`model '${modelName}': cannot load the tokenizer from ${folder}: ${messageOf(error)}`);
+  }
+}
+
+/**
+ * Token ids of recent prompts. The runner counts every prompt's tokens (the context check) just
+ * before generating it; tokenising each prompt twice took about 5% of a run's time. Bounded, oldest
+ * first out; callers must not modify the returned arrays.
+ */
+export class TokenMemo {
+  private readonly ids = new Map<string, number[]>();
+  private readonly chatIds = new Map<string, number[]>();
+
+  constructor(
+    private readonly tokenizer: TextTokenizer,
+    private readonly capacity = 4096,
+  ) {}
+
+  /** `chat`: a rendered chat template, encoded without adding special tokens (see GenerationRequest.chat). */
+  encode(text: string, chat = false): number[] {
+    const memo = chat ? this.chatIds : this.ids;
+    const hit = memo.get(text);
+    if (hit) return hit;
+    const ids = chat ? this.tokenizer.encode(text, { add_special_tokens: false }) : this.tokenizer.encode(text);
+    if (memo.size >= this.capacity) memo.delete(memo.keys().next().value!);
+    memo.set(text, ids);
+    return ids;
+  }
+}
