@@ -4,16 +4,7 @@ import { closest } from 'fastest-levenshtein';
 import { createRequire } from 'node:module';
 import type yargsModule from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { runIndexCommand } from './commands/build-index.js';
-import { runCompareCommand } from './commands/compare.js';
 import { LIST_TABLES, runListCommand } from './commands/list.js';
-import { runSchemaCommand } from './commands/schema.js';
-import { runPromptsCommand } from './commands/prompts.js';
-import { runPowerCommand } from './commands/power.js';
-import { runReportCommand } from './commands/report.js';
-import { runRunCommand } from './commands/run.js';
-import { parseRefusalMarkers, runScoreCommand } from './commands/score.js';
-import { runServeCommand } from './commands/serve.js';
 import { InputError, messageOf, PartialGenerationError, RagtaxError } from './errors.js';
 import { useAtomicMarking } from './runtime/gc.js';
 import { interrupted } from './run/interrupt.js';
@@ -61,6 +52,7 @@ async function main(argv: string[]): Promise<void> {
         // --seed N is --set seed=N, after the other settings.
         const set = [...(args.set ?? []).map(String), ...(args.seed !== undefined ? [`seed=${args.seed}`] : [])];
         const models = args.models?.split(',').map((m) => m.trim()).filter((m) => m !== '');
+        const { runRunCommand } = await import('./commands/run.js');
         await runRunCommand(
           { suite: args.suite, out: args.out, limit: args.limit, quiet: args.quiet, resume: args.resume, cache: args.cache, checkDeterminism: args.checkDeterminism, set, models, cells: args.cells },
           process.stdout,
@@ -79,6 +71,7 @@ async function main(argv: string[]): Promise<void> {
           .option('refusal-markers', { type: 'string', describe: 'Comma-separated refusal markers (default: NO-RES), e.g. "NO-RES,insufficient information"' })
           .option('cot', { type: 'boolean', default: false, describe: 'Score the last `Answer:` line of each response (chain of thought)' }),
       async (args) => {
+        const { runScoreCommand, parseRefusalMarkers } = await import('./commands/score.js');
         const refusalMarkers = args.refusalMarkers === undefined ? undefined : parseRefusalMarkers(args.refusalMarkers);
         await runScoreCommand({ file: args.predictions, samplesOut: args.samples, json: args.json, rule: args.rule, refusalMarkers, cot: args.cot }, process.stdout);
       },
@@ -104,6 +97,7 @@ async function main(argv: string[]): Promise<void> {
           .option('junit', { type: 'string', describe: 'Write JUnit XML here (one test case per cell × metric)' })
           .option('md', { type: 'string', describe: 'Write a Markdown summary here (CI logs, pull-request comments)' }),
       async (args) => {
+        const { runCompareCommand } = await import('./commands/compare.js');
         const { exitCode } = await runCompareCommand(
           {
             baseline: args.baseline,
@@ -132,6 +126,7 @@ async function main(argv: string[]): Promise<void> {
           .option('html', { type: 'boolean', default: true, describe: 'Write the HTML report (the only format for now)' })
           .option('out', { type: 'string', describe: 'HTML file to write (default: <run>/report.html)' }),
       async (args) => {
+        const { runReportCommand } = await import('./commands/report.js');
         await runReportCommand({ dir: args.run, html: args.html, out: args.out }, process.stdout);
       },
     )
@@ -146,6 +141,7 @@ async function main(argv: string[]): Promise<void> {
           .option('alpha', { type: 'number', describe: 'Significance level (default: the run\'s, else 0.05)' })
           .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
       async (args) => {
+        const { runPowerCommand } = await import('./commands/power.js');
         await runPowerCommand({ dir: args.run, effect: args.effect, power: args.power, alpha: args.alpha, json: args.json }, process.stdout);
       },
     )
@@ -159,6 +155,7 @@ async function main(argv: string[]): Promise<void> {
           .option('metrics', { type: 'boolean', default: true, describe: 'Print answer recall@k, and recall@k, all-gold@k, nDCG@10 and MRR@10 when the items have gold documents or qrels (--no-metrics skips it)' })
           .option('quiet', { type: 'boolean', default: false, describe: 'No progress lines' }),
       async (args) => {
+        const { runIndexCommand } = await import('./commands/build-index.js');
         await runIndexCommand({ suite: args.suite, verify: args.verify, metrics: args.metrics, quiet: args.quiet }, process.stdout);
       },
     )
@@ -177,6 +174,7 @@ async function main(argv: string[]): Promise<void> {
             return true;
           }),
       async (args) => {
+        const { runPromptsCommand } = await import('./commands/prompts.js');
         await runPromptsCommand({ suite: args.suite, model: args.model, cell: args.cell, limit: args.limit, json: args.json }, process.stdout);
       },
     )
@@ -200,6 +198,7 @@ async function main(argv: string[]): Promise<void> {
             return true;
           }),
       async (args) => {
+        const { runServeCommand } = await import('./commands/serve.js');
         await runServeCommand(
           {
             model: args.model,
@@ -240,7 +239,8 @@ async function main(argv: string[]): Promise<void> {
       'schema',
       'Print the JSON Schema of a suite file (editors: `# yaml-language-server: $schema=suite.schema.json`)',
       (y) => y,
-      () => {
+      async () => {
+        const { runSchemaCommand } = await import('./commands/schema.js');
         runSchemaCommand(process.stdout);
       },
     )

@@ -29,6 +29,7 @@ import type { Suite, SuiteModel } from '../suite/load.js';
 import type { ContextMode, Dataset, Doc, GenerationRequest, GenerationResult, Generator, ItemContext, LoadedModel, QaItem, Retriever, SampleRecord } from '../types.js';
 import { baseManifest } from '../rundir/manifest.js';
 import { identityDifferences, readRunFileForResume, recoverSamples, writeRunFile } from '../rundir/resume.js';
+import { forEachRunSample, readSampleTable } from '../rundir/read.js';
 import { sampleKey } from '../rundir/sample-record.js';
 import { SamplesFile } from '../rundir/samples-file.js';
 import { RUN_FILE, SAMPLES_FILE, SUMMARY_FILE, type Manifest, type ModelTiming, type RetrievalSummary, type RunFile, type RunIdentity, type RunSummary } from '../rundir/types.js';
@@ -333,7 +334,7 @@ async function runModel(
   prepared: Prepared,
   run: ModelRun,
   { samplesFile, progress, manifest, done, cache }: ModelTurn,
-): Promise<{ records: SampleRecord[]; timing: Omit<ModelTiming, 'samples' | 'resumedSamples'> }> {
+): Promise<{ samples: number; overflow: number; timing: Omit<ModelTiming, 'samples' | 'resumedSamples'> }> {
   const { model } = run;
   if (model.cacheGenerations === false) cache = null; // `cache: false`: neither read nor written for this model
   let loadMs = 0;
@@ -345,7 +346,10 @@ async function runModel(
     loadMs += performance.now() - t;
     manifest.models[model.name] = { ...manifestEntry(model, loaded.fingerprint), ...(loaded.promptStack ? { promptStack: loaded.promptStack } : {}) };
   }
-  const records: SampleRecord[] = [];
+  // Records go to samples.jsonl and are not kept: a run's memory does not grow with its samples
+  // (the summary is made from the file, streamed, once every model is done).
+  let samples = 0;
+  let overflow = 0;
   let generationMs = 0;
   let completionTokens = 0;
   let generated = 0;
@@ -434,7 +438,8 @@ async function runModel(
       // per batch of 16 took about 50 ms of a warm quickstart); a batch with generated samples is
       // written as soon as it is done, so a killed run loses no sample that cost model time.
       const unwritten: SampleRecord[] = [...overflowRecords];
-      records.push(...overflowRecords);
+      samples += overflowRecords.length;
+      overflow += overflowRecords.length;
       progress.increment(overflowRecords.length);
       for (let start = 0; start < fits.length; start += model.batchSize) {
         const chunk = fits.slice(start, start + model.batchSize);
@@ -458,7 +463,7 @@ async function runModel(
         });
         unwritten.push(...chunkRecords);
         if (toGenerate.length > 0 || unwritten.length >= CACHED_RECORDS_PER_WRITE) await samplesFile.append(unwritten.splice(0));
-        records.push(...chunkRecords);
+        samples += chunkRecords.length;
         progress.increment(chunk.length);
       }
       await samplesFile.append(unwritten);
@@ -472,7 +477,8 @@ async function runModel(
   if (newNotes.length > 0 && manifest.models[model.name]) manifest.models[model.name] = { ...manifest.models[model.name]!, notes: loaded.notes };
   const generationSeconds = generationMs / 1000;
   return {
-    records,
+    samples,
+    overflow,
     timing: {
       generatedSamples: generated,
       cachedSamples,
@@ -704,7 +710,8 @@ async function runPrepared(
   const done = new Set(previous.map(sampleKey));
   const samplesFile = await SamplesFile.create(samplesPath);
   const total = suite.models.reduce((sum, m) => sum + m.formats.length * suite.points.length * dataset.items.length, 0);
-  const records: SampleRecord[] = [...previous];
+  const overflowByModel = new Map<string, number>();
+  for (const r of previous) if (r.excluded === 'context-overflow') overflowByModel.set(r.model, (overflowByModel.get(r.model) ?? 0) + 1);
   const modelTiming: Record<string, ModelTiming> = {};
   progress.start(total, 'starting');
   progress.increment(previous.length);
@@ -712,9 +719,9 @@ async function runPrepared(
     for (const [i, modelRun] of runs.entries()) {
       try {
         const result = await runModel(prepared, modelRun, { samplesFile, progress, manifest, done, cache });
-        records.push(...result.records);
+        overflowByModel.set(modelRun.model.name, (overflowByModel.get(modelRun.model.name) ?? 0) + result.overflow);
         const resumedSamples = previous.filter((r) => r.model === modelRun.model.name).length;
-        modelTiming[modelRun.model.name] = { samples: resumedSamples + result.records.length, resumedSamples, ...result.timing };
+        modelTiming[modelRun.model.name] = { samples: resumedSamples + result.samples, resumedSamples, ...result.timing };
       } finally {
         modelRun.opened = null;
         // Models after a failing one were opened but never run.
@@ -730,13 +737,21 @@ async function runPrepared(
   }
   const contextOverflow: Record<string, number> = {};
   for (const model of suite.models) {
-    contextOverflow[model.name] = records.filter((r) => r.model === model.name && r.excluded === 'context-overflow').length;
+    contextOverflow[model.name] = overflowByModel.get(model.name) ?? 0;
   }
   for (const [name, n] of Object.entries(contextOverflow)) {
     if (n > 0) progress.log(`note: ${n} prompt(s) exceeded the context length of model \`${name}\`; their items are excluded from every model at those grid points`);
   }
+  previous = []; // the recovered records are in the file: no longer needed in memory
+  // --check-determinism replays a few records: only then are full records read back.
+  const records: SampleRecord[] = [];
+  if ((options.checkDeterminism ?? 0) > 0) await forEachRunSample(outDir, (record) => records.push(record));
   const determinism = await checkDeterminism(determinismTargets(prepared, fingerprints), records, { n: options.checkDeterminism ?? 0, seed: suite.seed, log: (m) => progress.log(m) });
-  const { cells, pairs, statistics } = summarize(suite, records);
+  records.length = 0;
+  const table = await readSampleTable(outDir);
+  // Resume refuses repeats and each (item, cell) is generated once: a repeat here is a bug.
+  if (table.duplicates > 0) throw new Error(`${samplesPath}: ${table.duplicates} repeated (item, cell) record(s): a bug upstream`);
+  const { cells, pairs, statistics } = summarize(suite, table);
   // The manifest of a resumed run is the one written at its start, plus the list of resumptions.
   const finalManifest: Manifest = stored ? { ...runFile.manifest, models: { ...runFile.manifest.models, ...manifest.models } } : { ...runFile.manifest, models: manifest.models };
   if (runFile.resumed.length > 0) finalManifest.resumed = runFile.resumed;
