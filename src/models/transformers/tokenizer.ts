@@ -79,7 +79,9 @@ async function readJsonObject(file: string): Promise<Record<string, unknown>> {
 /** The tokenizer of a local folder (tokenizer.json and tokenizer_config.json), as transformers.js' AutoTokenizer makes it. */
 export async function loadFolderTokenizer(folder: string, modelName: string): Promise<TextTokenizer> {
   try {
-    const [tokenizerJson, config] = await Promise.all([readJsonObject(path.join(folder, 'tokenizer.json')), readJsonObject(path.join(folder, 'tokenizer_config.json'))]);
+    // One after the other, not Promise.all: with both missing, the error must name tokenizer.json every time, not whichever read failed first.
+    const tokenizerJson = await readJsonObject(path.join(folder, 'tokenizer.json'));
+    const config = await readJsonObject(path.join(folder, 'tokenizer_config.json'));
     const tokenizerClass = typeof config.tokenizer_class === 'string' ? config.tokenizer_class.replace(/Fast$/, '') : '';
     if (TRANSFORMERS_ONLY.has(tokenizerClass)) {
       const { AutoTokenizer, env } = await import('@huggingface/transformers');
