@@ -69,7 +69,7 @@ export interface Retriever {
   dispose(): Promise<void>;
 }
 
-export type ContextMode = 'retrieved' | 'oracle' | 'distractors' | 'closed-book';
+export type ContextMode = 'retrieved' | 'oracle' | 'distractors' | 'counterfactual' | 'closed-book';
 export type DocOrder = 'ascending' | 'descending';
 
 /** The documents one item is shown with, in prompt order. Identical for every model. */
@@ -80,6 +80,12 @@ export interface ItemContext {
   docs: Doc[];
   /** Any normalised gold answer occurs in the shown documents. */
   answerInContext: boolean;
+  /**
+   * What the shown documents claim instead of the true answer (a knowledge conflict): the value a
+   * `counterfactual` context substituted, or the item's own context answers where its documents show
+   * them. Absent when the documents claim nothing else.
+   */
+  contextAnswers?: string[];
 }
 
 export type PromptFormat = 'raw' | 'chat';
@@ -220,6 +226,11 @@ export interface SampleScores {
   /** NO-RES (or the configured refusal marker) in the normalised first line. */
   refusal: boolean;
   answerInContext: boolean;
+  /**
+   * Knowledge-conflict samples only (the shown documents claim a context answer that is not a true
+   * answer): whether the scored text gives a context answer (paper accuracy against them).
+   */
+  followsContext?: boolean;
   /** CoT only: whether the response had an `Answer:` line to extract. */
   cotAnswerFound?: boolean;
   /** Reasoning models only (`reasoning.strip`): whether the thinking block was closed before the budget ran out. */
@@ -235,6 +246,8 @@ export interface SampleRecord extends Cell {
   question: string;
   answers: string[];
   docIds: string[];
+  /** Knowledge conflicts: what the shown documents claim instead (a counterfactual context's substituted value). */
+  contextAnswers?: string[];
   prompt: string;
   response: string;
   /** The text that was scored (the extracted `Answer:` line for CoT). */
@@ -274,6 +287,14 @@ export interface CellAggregate extends Cell {
   proofCoherence?: number | null;
   /** Cells of reasoning models: share of responses whose thinking never closed (raise max_new_tokens). */
   reasoningUnclosed?: number;
+  /** Cells with knowledge conflicts (docs/conflicts.md), over their conflict samples: gives what the documents claim. */
+  followsContext?: number | null;
+  /** ... gives the true answer despite the documents. */
+  followsMemory?: number | null;
+  /** ... refuses (not over-refusal: the documents are wrong). */
+  conflictRefusal?: number | null;
+  /** ... none of the three. */
+  conflictNeither?: number | null;
   /** Items left out because some prompt of this grid point exceeded a model's context. */
   excludedContextOverflow: number;
   /** Fewer than 30 scored items: rate intervals are exact (Clopper–Pearson), and the report marks the cell. */

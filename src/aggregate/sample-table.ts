@@ -33,7 +33,7 @@ export class Interner {
 
 // ---- Packed scores ---------------------------------------------------------------------------------
 //
-// One Uint16 per sample: the four required booleans, three optional booleans in two bits each
+// One Uint16 per sample: the four required booleans, four optional booleans in two bits each
 // (absent / false / true), whether `proof` is absent, null or a string (the string is kept beside,
 // only for the samples that have one), the exclusion, and whether a later record replaced it.
 
@@ -47,9 +47,10 @@ const PROOF_COHERENT_SHIFT = 8;
 const PROOF_SHIFT = 10; // 0 absent, 1 null, 2 a string
 const EXCLUDED = 1 << 12;
 const REPLACED = 1 << 13;
+const FOLLOWS_CONTEXT_SHIFT = 14; // absent (no conflict) / false / true: the last two bits
 
 /** Every SampleScores field is packed: adding one to SampleScores fails here until it is. */
-type PackedFields = 'correct' | 'exactMatch' | 'f1' | 'refusal' | 'answerInContext' | 'cotAnswerFound' | 'reasoningClosed' | 'proof' | 'proofCoherent';
+type PackedFields = 'correct' | 'exactMatch' | 'f1' | 'refusal' | 'answerInContext' | 'cotAnswerFound' | 'reasoningClosed' | 'proof' | 'proofCoherent' | 'followsContext';
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export type _EveryScoreFieldPacked = Same<keyof SampleScores, PackedFields> extends true ? true : never;
 const everyScoreFieldPacked: _EveryScoreFieldPacked = true;
@@ -73,6 +74,7 @@ function packScores(s: SampleScores): number {
     optionalBits(s.cotAnswerFound, COT_SHIFT) |
     optionalBits(s.reasoningClosed, REASONING_SHIFT) |
     optionalBits(s.proofCoherent, PROOF_COHERENT_SHIFT) |
+    optionalBits(s.followsContext, FOLLOWS_CONTEXT_SHIFT) |
     ((s.proof === undefined ? 0 : s.proof === null ? 1 : 2) << PROOF_SHIFT)
   );
 }
@@ -169,6 +171,8 @@ export class CellSamples {
         refusal: (flags & REFUSAL) !== 0,
         answerInContext: (flags & ANSWER_IN_CONTEXT) !== 0,
       };
+      const followsContext = optionalBoolean(flags, FOLLOWS_CONTEXT_SHIFT);
+      if (followsContext !== undefined) scores.followsContext = followsContext;
       const cot = optionalBoolean(flags, COT_SHIFT);
       if (cot !== undefined) scores.cotAnswerFound = cot;
       const reasoning = optionalBoolean(flags, REASONING_SHIFT);

@@ -244,7 +244,10 @@ export function compareCell(
     if (b.excluded !== undefined || c.excluded !== undefined) excluded.push(id);
     else pairs.push([b, c]);
   }
-  const metrics = COMPARED_METRICS.map(({ id, gate, def }): MetricComparison => {
+  // A metric of some cells only (knowledge conflicts) is compared where either run's cell has it.
+  const scored = pairs.flatMap(([b, c]) => [b.scores, c.scores]);
+  const applicable = COMPARED_METRICS.filter(({ def }) => (SUBSETS[def.over] as Subset).appliesTo?.(cell, scored) ?? true);
+  const metrics = applicable.map(({ id, gate, def }): MetricComparison => {
     // A metric over a subset (over-refusal: the documents hold the answer) uses the pairs where both runs' samples are in it.
     const subset: Subset = SUBSETS[def.over];
     const on = pairs.filter(([b, c]) => subset.includes(b.scores) && subset.includes(c.scores));

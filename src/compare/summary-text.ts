@@ -74,13 +74,15 @@ export function renderCompareMarkdown(result: ComparisonResult, ctx: CompareCont
     }
     parts.push('');
   }
+  // Columns of the metrics some cell has (the conflict metrics only where a cell has conflicts).
+  const columns = COMPARED_METRICS.filter((m) => result.cells.some((c) => c.metrics.some((x) => x.metric === m.id)));
   const rows = result.cells.map((c: CellComparison) => {
     const get = (metric: string) => c.metrics.find((m) => m.metric === metric);
     const acc = get('accuracy');
     const accuracy = acc && acc.n > 0 ? `${pct(acc.baseline)} → ${pct(acc.candidate)}` : '–';
-    return `| ${md(cellLabel(c.cell))} | ${c.n} | ${accuracy} | ${COMPARED_METRICS.map((m) => metricCell(get(m.id), result)).join(' | ')} |`;
+    return `| ${md(cellLabel(c.cell))} | ${c.n} | ${accuracy} | ${columns.map((m) => metricCell(get(m.id), result)).join(' | ')} |`;
   });
-  const header = ['cell', 'n', 'accuracy', ...COMPARED_METRICS.map((m) => `${m.def.short} Δ`)];
+  const header = ['cell', 'n', 'accuracy', ...columns.map((m) => `${m.def.short} Δ`)];
   const table = [`| ${header.join(' | ')} |`, `|${'---|'.repeat(header.length)}`, ...rows].join('\n');
   if (rows.length > 12) parts.push(`<details><summary>All ${rows.length} cells</summary>`, '', table, '', '</details>', '');
   else parts.push('### All cells', '', table, '');

@@ -4,7 +4,7 @@
 // deterministic given the retriever, so every model sees byte-identical contexts.
 import { contentKey } from '../data/formats/doc-id.js';
 import { InputError } from '../errors.js';
-import { containsAnswer } from '../scoring/normalize.js';
+import { containsAnswer, normalizeAnswer, normalizedAnswers } from '../scoring/normalize.js';
 import type { ContextMode, Doc, DocOrder, ItemContext, QaItem, Retriever } from '../types.js';
 import { itemRng, seededInt } from '../util/seeded.js';
 
@@ -140,7 +140,71 @@ function validate(opts: ContextOptions, retriever: Retriever | null): void {
   if (tooLarge !== null) throw new InputError(tooLarge);
   const needsRetriever = CONTEXT_MODES[opts.mode].needsRetriever(opts.k);
   if (needsRetriever && !retriever) throw new InputError(`${opts.mode} contexts with k = ${opts.k} need a retriever`);
-  if (opts.mode === 'oracle' && typeof opts.oraclePosition === 'number') oracleIndex(opts.oraclePosition, opts.k, opts.seed, '');
+  if ((opts.mode === 'oracle' || opts.mode === 'counterfactual') && typeof opts.oraclePosition === 'number') oracleIndex(opts.oraclePosition, opts.k, opts.seed, '');
+}
+
+/** One item's documents in prompt order, and what they claim instead of the true answer, if anything. */
+export interface Shown {
+  docs: Doc[];
+  contextAnswers?: string[];
+}
+
+const shownDocs = (docs: Doc[]): Shown => ({ docs });
+
+// ---- Counterfactual contexts (docs/conflicts.md) -------------------------------------------------
+
+/** The answer type of an item: its id's last `-` part (`p001-birthplace` → `birthplace`), or null. */
+export function answerType(itemId: string): string | null {
+  const dash = itemId.lastIndexOf('-');
+  return dash > 0 && dash < itemId.length - 1 ? itemId.slice(dash + 1) : null;
+}
+
+/**
+ * The wrong value a counterfactual context plants for each item: its own `counterfactual` field
+ * when it has one, else the answer of another of the run's items of the same answer type (id
+ * suffix) that is not one of its true answers, drawn with the suite's seed and the item id (so
+ * every model, and every run of the same suite, gets the same value). An item with neither is an
+ * InputError.
+ */
+export function counterfactualValues(items: readonly QaItem[], seed: number): string[] {
+  const byType = new Map<string, string[]>();
+  for (const item of items) {
+    const type = answerType(item.id);
+    const answer = item.answers[0];
+    if (type === null || answer === undefined) continue;
+    const pool = byType.get(type) ?? [];
+    if (!pool.includes(answer)) pool.push(answer);
+    byType.set(type, pool);
+  }
+  for (const pool of byType.values()) pool.sort();
+  return items.map((item) => {
+    const own = item.counterfactual?.find((value) => normalizeAnswer(value).length > 0);
+    if (own !== undefined) return own;
+    const type = answerType(item.id);
+    const truths = new Set(normalizedAnswers(item.answers));
+    const candidates = (type === null ? [] : (byType.get(type) ?? [])).filter((value) => !truths.has(normalizeAnswer(value)));
+    if (candidates.length === 0) {
+      const why = type === null ? 'its id has no answer type (a `-` suffix such as `p001-birthplace`)' : `no other item of answer type \`${type}\` has a different answer`;
+      throw new InputError(`item \`${item.id}\`: a counterfactual context needs a wrong value: it has no \`counterfactual\` field and ${why}`);
+    }
+    return candidates[seededInt(itemRng(seed, item.id, 'counterfactual'), 0, candidates.length - 1)]!;
+  });
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * `text` with every case-insensitive whole-word occurrence of each answer alias replaced by
+ * `value` (longest alias first, so `Mount Everest` goes whole before `Everest`). Whole-word: not
+ * inside a longer run of letters or digits.
+ */
+export function substituteAnswer(text: string, answers: readonly string[], value: string): string {
+  const aliases = [...new Set(answers.map((a) => a.trim()).filter((a) => a.length > 0))].sort((a, b) => b.length - a.length);
+  if (aliases.length === 0) return text;
+  const pattern = new RegExp(`(?<![\\p{L}\\p{N}])(?:${aliases.map(escapeRegExp).join('|')})(?![\\p{L}\\p{N}])`, 'giu');
+  return text.replace(pattern, () => value);
 }
 
 /** How one context mode picks each item's documents (best first, before `order` is applied). */
@@ -152,8 +216,8 @@ interface ContextModeDefinition {
   needsRetriever(k: number): boolean;
   /** How deep its first search for an item goes (0: no search); a run retrieves once, at least this deep. */
   searchDepth(k: number): number;
-  /** Documents per item, in prompt order. */
-  build(items: QaItem[], retriever: Retriever | null, opts: ContextOptions): Promise<Doc[][]>;
+  /** Documents per item, in prompt order (and what they claim instead of the truth, if anything). */
+  build(items: QaItem[], retriever: Retriever | null, opts: ContextOptions): Promise<Shown[]>;
 }
 
 /**
@@ -165,6 +229,10 @@ interface ContextModeDefinition {
  * - distractors: top-k distinct documents none of which contains a gold answer (title + text) and
  *   none of which is a gold document; retrieval deepens until k are found or the corpus runs out,
  *   in which case the context simply has fewer than k documents (`docs.length < k`).
+ * - counterfactual: the oracle's gold document with every whole-word occurrence of a gold answer
+ *   replaced by a wrong value (counterfactualValues), plus, for k > 1, the top k − 1 documents that
+ *   are neither gold nor hold a gold answer (as distractors: possibly fewer), so the context only
+ *   ever states the wrong value. An item without a gold document is an InputError, as for oracle.
  * - closed-book: no documents (k recorded as 0).
  */
 export const CONTEXT_MODES: Record<ContextMode, ContextModeDefinition> = {
@@ -179,7 +247,7 @@ export const CONTEXT_MODES: Record<ContextMode, ContextModeDefinition> = {
       return items.map((item, i) => {
         const { docs } = collected[i]!;
         if (docs.length < k) throw shortfallError(item, docs.length, k, 'retrieved', corpusSize);
-        return arrange(docs, order);
+        return shownDocs(arrange(docs, order));
       });
     },
   },
@@ -201,7 +269,7 @@ export const CONTEXT_MODES: Record<ContextMode, ContextModeDefinition> = {
         if (docs.length < k - 1) throw shortfallError(item, docs.length + 1, k, 'oracle', corpusSize);
         const shown = arrange(docs, order);
         shown.splice(oracleIndex(position, k, opts.seed, item.id), 0, golds[i]!);
-        return shown;
+        return shownDocs(shown);
       });
     },
   },
@@ -213,7 +281,30 @@ export const CONTEXT_MODES: Record<ContextMode, ContextModeDefinition> = {
     async build(items, retriever, { k, order, corpusById }) {
       const clean: Accept = (item, doc) => !(item.goldDocIds ?? []).includes(doc.id) && !docMentionsAnswer(doc, item.answers);
       const collected = await collect(items, retriever!, k, CONTEXT_MODES.distractors.searchDepth(k), clean, corpusById?.size);
-      return collected.map((c) => arrange(c.docs, order));
+      return collected.map((c) => shownDocs(arrange(c.docs, order)));
+    },
+  },
+  counterfactual: {
+    inGrid: true,
+    showsDocuments: true,
+    needsRetriever: (k) => k > 1,
+    searchDepth: (k) => (k > 1 ? DEEPEN_FACTOR * k : 0),
+    async build(items, retriever, opts) {
+      const { k, order, corpusById } = opts;
+      const golds = items.map((item) => goldDoc(item, corpusById));
+      const values = counterfactualValues(items, opts.seed);
+      const clean: Accept = (item, doc) => !(item.goldDocIds ?? []).includes(doc.id) && !docMentionsAnswer(doc, item.answers);
+      const others = k > 1 ? await collect(items, retriever!, k - 1, CONTEXT_MODES.counterfactual.searchDepth(k), clean, corpusById?.size) : items.map(() => ({ docs: [], exhausted: true }));
+      const position = opts.oraclePosition ?? (order === 'ascending' ? 'last' : 'first');
+      return items.map((item, i) => {
+        const gold = golds[i]!;
+        const value = values[i]!;
+        // Same id: the record's docIds says which document was altered, contextAnswers to what.
+        const altered: Doc = { id: gold.id, title: substituteAnswer(gold.title, item.answers, value), text: substituteAnswer(gold.text, item.answers, value) };
+        const shown = arrange(others[i]!.docs, order);
+        shown.splice(Math.min(oracleIndex(position, k, opts.seed, item.id), shown.length), 0, altered);
+        return { docs: shown, contextAnswers: [value] };
+      });
     },
   },
   'closed-book': {
@@ -221,7 +312,7 @@ export const CONTEXT_MODES: Record<ContextMode, ContextModeDefinition> = {
     showsDocuments: false,
     needsRetriever: () => false,
     searchDepth: () => 0,
-    build: async (items) => items.map(() => []),
+    build: async (items) => items.map(() => shownDocs([])),
   },
 };
 
@@ -234,11 +325,12 @@ export async function buildContexts(items: QaItem[], retriever: Retriever | null
   validate(opts, retriever);
   const mode = CONTEXT_MODES[opts.mode];
   const shown = await mode.build(items, retriever, opts);
-  return items.map((item, i) => ({
-    itemId: item.id,
-    mode: opts.mode,
-    k: mode.showsDocuments ? opts.k : 0,
-    docs: shown[i]!,
-    answerInContext: answerInDocs(shown[i]!, item.answers),
-  }));
+  return items.map((item, i): ItemContext => {
+    const { docs } = shown[i]!;
+    const context: ItemContext = { itemId: item.id, mode: opts.mode, k: mode.showsDocuments ? opts.k : 0, docs, answerInContext: answerInDocs(docs, item.answers) };
+    // A dataset's own conflict (RGB's fake answer in its passages) counts where the documents show it.
+    const claimed = shown[i]!.contextAnswers ?? item.contextAnswers ?? item.counterfactual;
+    if (claimed && claimed.length > 0 && (shown[i]!.contextAnswers !== undefined || answerInDocs(docs, claimed))) context.contextAnswers = claimed;
+    return context;
+  });
 }

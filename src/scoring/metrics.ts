@@ -93,8 +93,10 @@ export interface Subset {
 
 export const SUBSETS = {
   all: { label: 'all items', includes: () => true, empty: 0 },
-  answerInContext: { label: 'answer in context', includes: (s) => s.answerInContext, empty: null },
-  answerAbsent: { label: 'answer absent', includes: (s) => !s.answerInContext, empty: null },
+  // Knowledge-conflict samples are in neither: a refusal there is not over-refusal, nor a right answer
+  // parametric recall in the usual sense; they have their own subset, `conflict`.
+  answerInContext: { label: 'answer in context', includes: (s) => s.answerInContext && s.followsContext === undefined, empty: null },
+  answerAbsent: { label: 'answer absent', includes: (s) => !s.answerInContext && s.followsContext === undefined, empty: null },
   /** Every scored sample of a CoT cell. */
   cot: { label: 'CoT responses', includes: () => true, empty: 0, appliesTo: (cell) => cell.cot },
   /** Responses that gave a proof (a response without `Proof:` is not "incoherent"); proof-task cells only. */
@@ -110,6 +112,13 @@ export const SUBSETS = {
     includes: () => true,
     empty: 0,
     appliesTo: (_cell, scored) => scored.some((s) => s.reasoningClosed !== undefined),
+  },
+  /** Knowledge conflicts: the shown documents claim a context answer that is not a true answer (docs/conflicts.md). */
+  conflict: {
+    label: 'knowledge conflicts',
+    includes: (s) => s.followsContext !== undefined,
+    empty: null,
+    appliesTo: (_cell, scored) => scored.some((s) => s.followsContext !== undefined),
   },
 } as const satisfies Record<string, Subset>;
 
@@ -216,6 +225,25 @@ export const METRICS = {
   reasoningUnclosed: {
     kind: 'rate', value: (s) => s.reasoningClosed === false, over: 'reasoning', label: 'thinking cut off (no closing tag)', short: 'thinking cut off',
     higherIsBetter: false, csv: 'value', markdown: 'column', score: 'line',
+  },
+  // Knowledge conflicts (docs/conflicts.md). A response can give both values (then it counts for
+  // both); `conflictNeither` is neither value nor a refusal. No direction is right in general, so
+  // none gates `compare`.
+  followsContext: {
+    kind: 'rate', value: (s) => s.followsContext === true, over: 'conflict', label: 'follows the context (gives what the documents claim)', short: 'follows context',
+    higherIsBetter: true, csv: 'value+ci', markdown: 'column', score: null, compare: { id: 'followsContext', order: 6, gate: 'never' },
+  },
+  followsMemory: {
+    kind: 'rate', value: (s) => s.correct, over: 'conflict', label: 'follows memory (gives the true answer against the documents)', short: 'follows memory',
+    higherIsBetter: false, csv: 'value+ci', markdown: 'column', score: null, compare: { id: 'followsMemory', order: 7, gate: 'never' },
+  },
+  conflictRefusal: {
+    kind: 'rate', value: (s) => s.refusal, over: 'conflict', label: 'refusal under conflict', short: 'conflict refusal',
+    higherIsBetter: false, csv: 'value+ci', markdown: 'column', score: null, compare: { id: 'conflictRefusal', order: 8, gate: 'never' },
+  },
+  conflictNeither: {
+    kind: 'rate', value: (s) => s.followsContext === false && !s.correct && !s.refusal, over: 'conflict', label: 'neither value nor a refusal under conflict', short: 'conflict neither',
+    higherIsBetter: false, csv: 'value+ci', markdown: 'column', score: null, compare: { id: 'conflictNeither', order: 9, gate: 'never' },
   },
 } as const satisfies Record<MetricName, MetricDef>;
 

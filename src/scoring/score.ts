@@ -5,7 +5,7 @@ import type { SampleScores } from '../types.js';
 import { extractCotAnswer } from './cot.js';
 import { textForRule, type ScoringRule } from './scoring-rules.js';
 import { DEFAULT_REFUSAL_MARKERS, exactMatch, isRefusal, paperAccuracy, tokenF1 } from './metrics.js';
-import { containsAnswer } from './normalize.js';
+import { containsAnswer, normalizedAnswers } from './normalize.js';
 import { extractProof, isProofCoherent } from './proof.js';
 import { stripReasoning, type ReasoningSettings } from './reasoning.js';
 
@@ -14,6 +14,11 @@ export interface ScoreInput {
   answers: string[];
   /** The documents shown to the model, joined; decides `answerInContext`. */
   contextText: string;
+  /**
+   * What the shown documents claim instead of `answers` (ItemContext.contextAnswers). When one of
+   * them is not a true answer the sample is a knowledge conflict and gets `followsContext`.
+   */
+  contextAnswers?: readonly string[];
   /** Score the last `Answer:` line instead of the first line. */
   cot?: boolean;
   /** Proof task: extract the proof and check it against the answer. */
@@ -28,6 +33,13 @@ export interface ScoreInput {
 export interface ScoreOutput {
   scoredText: string;
   scores: SampleScores;
+}
+
+/** The context answers hold a value that is not a true answer (normalised): a knowledge conflict. */
+export function isConflict(answers: readonly string[], contextAnswers: readonly string[] | undefined): boolean {
+  if (!contextAnswers) return false;
+  const truths = new Set(normalizedAnswers(answers));
+  return normalizedAnswers(contextAnswers).some((claim) => !truths.has(claim));
 }
 
 export function scoreResponse(input: ScoreInput): ScoreOutput {
@@ -54,6 +66,7 @@ export function scoreResponse(input: ScoreInput): ScoreOutput {
     refusal: isRefusal(scoredText, markers),
     answerInContext: containsAnswer(contextText, answers),
   };
+  if (isConflict(answers, input.contextAnswers)) scores.followsContext = paperAccuracy(scoredText, input.contextAnswers!);
   if (cotAnswerFound !== undefined) scores.cotAnswerFound = cotAnswerFound;
   if (thinking) scores.reasoningClosed = thinking.closed;
   if (input.proof) {

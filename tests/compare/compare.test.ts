@@ -276,7 +276,10 @@ describe('compare statistics (hand-computed)', () => {
       ['exactMatch', 'exact match', false, true],
       ['f1', 'F1', false, true],
     ]);
-    assert.deepEqual(COMPARED_METRICS.map((m) => m.def.name), ['accuracy', 'refusalRate', 'overRefusalRate', 'exactMatch', 'f1']);
+    assert.deepEqual(COMPARED_METRICS.map((m) => m.def.name), ['accuracy', 'refusalRate', 'overRefusalRate', 'exactMatch', 'f1', 'followsContext', 'followsMemory', 'conflictRefusal', 'conflictNeither']);
+    // The conflict metrics are compared only in cells with knowledge conflicts.
+    const conflict = [{ ...base[0]!, scores: { ...base[0]!.scores, followsContext: false } }];
+    assert.deepEqual(compareSamples(conflict, conflict, options).cells[0]!.metrics.map((m) => m.metric).slice(5), ['followsContext', 'followsMemory', 'conflictRefusal', 'conflictNeither']);
   });
 
   it('over-refusal gates only when asked, and only on a rise', () => {

@@ -122,12 +122,16 @@ describe('METRICS table', () => {
       cotMissingAnswer: true,
       proofCoherence: true,
       reasoningUnclosed: false,
+      followsContext: false,
+      followsMemory: true,
+      conflictRefusal: true,
+      conflictNeither: false,
     });
   });
   it('lists the metrics in summary.json order, f1 the only mean', () => {
     assert.deepEqual(METRIC_DEFS.map((m) => m.name), Object.keys(METRICS));
     assert.deepEqual(METRIC_DEFS.filter((m) => m.kind === 'mean').map((m) => m.name), ['f1']);
-    assert.deepEqual(METRIC_DEFS.map((m) => m.over), ['all', 'all', 'all', 'all', 'answerAbsent', 'answerInContext', 'answerAbsent', 'answerInContext', 'cot', 'withProof', 'reasoning']);
+    assert.deepEqual(METRIC_DEFS.map((m) => m.over), ['all', 'all', 'all', 'all', 'answerAbsent', 'answerInContext', 'answerAbsent', 'answerInContext', 'cot', 'withProof', 'reasoning', 'conflict', 'conflict', 'conflict', 'conflict']);
   });
   it('subsets: proof coherence only among responses that gave a proof', () => {
     const base: SampleScores = { correct: false, exactMatch: false, f1: 0, refusal: false, answerInContext: false };

@@ -92,7 +92,10 @@ export const PRESETS = {
     idPrefix: '',
     docPrefix: 'doc-',
     strictLists: true,
-    fields: { id: 'id', question: 'question', answers: 'answers', gold_doc_ids: 'gold_doc_ids?', answer_in_corpus: 'answer_in_corpus?', cluster: 'cluster?' },
+    fields: {
+      id: 'id', question: 'question', answers: 'answers', gold_doc_ids: 'gold_doc_ids?', answer_in_corpus: 'answer_in_corpus?', cluster: 'cluster?',
+      context_answers: 'context_answers?', counterfactual: 'counterfactual?',
+    },
   },
   'nq-open': { shape: 'jsonl', idPrefix: 'nq-', docPrefix: 'doc-', strictLists: true, fields: { question: 'question', answers: 'answer' } },
   litm: {
