@@ -335,4 +335,18 @@ export interface PairRecord extends Omit<Cell, 'model'> {
   clusters?: number;
   naiveTaxCi95?: Interval;
   designEffect?: number;
+  /**
+   * Knowledge conflicts (items whose shown documents claim another value than the true one), only
+   * when the pair has any: over the shared conflict items, each conflict metric's rate on both
+   * sides and its paired difference instruct − base with a 95% paired-bootstrap interval.
+   */
+  conflicts?: { n: number; metrics: Record<string, PairedRate> };
+}
+
+/** One yes/no metric on both sides of a pair: `delta` = instruct − base, paired by item. */
+export interface PairedRate {
+  base: number;
+  instruct: number;
+  delta: number;
+  ci95: Interval;
 }

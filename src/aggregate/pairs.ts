@@ -1,6 +1,7 @@
 // Base-vs-instruct comparison at one grid point, paired by item.
 
-import type { Cell, PairRecord, PairTable } from '../types.js';
+import type { Cell, Interval, PairedRate, PairRecord, PairTable, SampleScores } from '../types.js';
+import { METRIC_DEFS, SUBSETS } from '../scoring/metrics.js';
 import { clusteredPairedBootstrapInterval, countsBootstrapInterval } from '../stats/bootstrap.js';
 import { mcnemarMinimumDetectableEffect } from '../stats/power.js';
 
@@ -95,6 +96,7 @@ export function pairRecord(args: PairArgs): PairRecord {
   // Items of one cluster are resampled together (every shared item must carry its cluster).
   const clustered = n > 0 && clusters.every((c) => c !== undefined);
   const taxCi95 = clustered ? clusteredPairedBootstrapInterval(baseCorrect, instructCorrect, clusters as string[], bootstrapOptions) : naive;
+  const conflicts = conflictDeltas(sharedIds, baseById, instructById, bootstrapOptions);
   const naiveWidth = naive[1] - naive[0];
   const discordance = n > 0 ? (table.baseOnly + table.instructOnly) / n : 0;
 
@@ -121,5 +123,45 @@ export function pairRecord(args: PairArgs): PairRecord {
     ...(clustered
       ? { clusters: new Set(clusters).size, naiveTaxCi95: naive, designEffect: naiveWidth > 0 ? (taxCi95[1] - taxCi95[0]) / naiveWidth : 1 }
       : {}),
+    ...(conflicts ? { conflicts } : {}),
   };
+}
+
+/** The yes/no metrics of the knowledge-conflict subset (METRICS entries over `conflict`). */
+const CONFLICT_METRICS = METRIC_DEFS.filter((m) => m.over === 'conflict' && m.kind === 'rate') as readonly (typeof METRIC_DEFS[number] & { kind: 'rate'; value: (s: SampleScores) => boolean })[];
+
+/**
+ * Paired differences of the conflict metrics over the items that are conflicts on both sides
+ * (the documents are the same for both models, so an item is a conflict for both or neither).
+ * Each difference is instruct − base, with the tax's bootstrap: whole clusters when every item
+ * has one, else the three difference counts.
+ */
+function conflictDeltas(
+  sharedIds: readonly string[],
+  baseById: ReadonlyMap<string, ScoredSample>,
+  instructById: ReadonlyMap<string, ScoredSample>,
+  bootstrapOptions: { seed: number; samples?: number },
+): PairRecord['conflicts'] {
+  const isConflict = (s: SampleScores) => SUBSETS.conflict.includes(s);
+  const ids = sharedIds.filter((id) => isConflict(baseById.get(id)!.scores) && isConflict(instructById.get(id)!.scores));
+  if (ids.length === 0) return undefined;
+  const clusters = ids.map((id) => baseById.get(id)!.cluster);
+  const clustered = clusters.every((c) => c !== undefined);
+  const metrics: Record<string, PairedRate> = {};
+  for (const metric of CONFLICT_METRICS) {
+    const base = ids.map((id) => (metric.value(baseById.get(id)!.scores) ? 1 : 0));
+    const instruct = ids.map((id) => (metric.value(instructById.get(id)!.scores) ? 1 : 0));
+    let instructOnly = 0;
+    let baseOnly = 0;
+    for (let i = 0; i < ids.length; i++) {
+      if (instruct[i]! > base[i]!) instructOnly += 1;
+      else if (base[i]! > instruct[i]!) baseOnly += 1;
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const ci95: Interval = clustered
+      ? clusteredPairedBootstrapInterval(instruct, base, clusters as string[], bootstrapOptions)
+      : countsBootstrapInterval([1, -1, 0], [instructOnly, baseOnly, ids.length - instructOnly - baseOnly], bootstrapOptions);
+    metrics[metric.name] = { base: mean(base), instruct: mean(instruct), delta: (instructOnly - baseOnly) / ids.length, ci95 };
+  }
+  return { n: ids.length, metrics };
 }

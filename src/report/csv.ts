@@ -42,10 +42,22 @@ export function renderCsv(cells: readonly CellAggregate[]): string {
  * clustered items.
  */
 export function renderPairsCsv(pairs: readonly PairRecord[]): string {
+  // Knowledge-conflict columns only when some pair has conflict items: the conflict item count and,
+  // per conflict metric, its paired difference instruct − base in points with the interval.
+  const conflictMetrics = [...new Set(pairs.flatMap((p) => Object.keys(p.conflicts?.metrics ?? {})))];
+  const conflictHeader = conflictMetrics.length === 0 ? [] : ['conflictN', ...conflictMetrics.flatMap((m) => [`${m}Delta_pp`, `${m}Delta_pp_lo`, `${m}Delta_pp_hi`])];
+  const conflictCells = (p: PairRecord) =>
+    conflictMetrics.length === 0
+      ? []
+      : [p.conflicts?.n ?? '', ...conflictMetrics.flatMap((m) => {
+          const r = p.conflicts?.metrics[m];
+          return [percent(r?.delta), percent(r?.ci95[0]), percent(r?.ci95[1])];
+        })];
   const header = [
     'base', 'instruct', 'format', 'instruction', 'context', 'k', 'shots', 'cot', 'variant', 'n',
     'baseAccuracy_pct', 'instructAccuracy_pct', 'tax_pp', 'tax_pp_lo', 'tax_pp_hi', 'taxRelative_pct', 'mcnemarP', 'mcnemarPAdjusted', 'minimumDetectableTax_pp',
     'bothCorrect', 'baseOnly', 'instructOnly', 'neither', 'refusalDelta_pp', 'clusters', 'designEffect', 'naiveTax_pp_lo', 'naiveTax_pp_hi',
+    ...conflictHeader,
   ];
   const rows = pairs.map((p) => [
     p.base, p.instruct, p.format, p.instruction, p.context, p.k, p.shots, bool(p.cot), p.variant ?? '', p.n,
@@ -53,6 +65,7 @@ export function renderPairsCsv(pairs: readonly PairRecord[]): string {
     p.mcnemarP, p.mcnemarPAdjusted ?? '', percent(p.minimumDetectableTax),
     p.table.bothCorrect, p.table.baseOnly, p.table.instructOnly, p.table.neither, percent(p.refusalDelta),
     p.clusters ?? '', p.designEffect ?? '', percent(p.naiveTaxCi95?.[0]), percent(p.naiveTaxCi95?.[1]),
+    ...conflictCells(p),
   ]);
   return stringify([header, ...rows]);
 }

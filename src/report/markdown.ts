@@ -129,6 +129,36 @@ export function renderMarkdown(summary: RunSummary): string {
       '',
     );
   }
+  const conflictPairs = summary.pairs.filter((p) => p.conflicts !== undefined);
+  if (conflictPairs.length > 0) {
+    const names = [...new Set(conflictPairs.flatMap((p) => Object.keys(p.conflicts!.metrics)))];
+    const label = (name: string) => METRIC_DEFS.find((m) => m.name === name)?.short ?? name;
+    parts.push('## Knowledge conflicts', '');
+    parts.push(
+      'Items whose shown documents claim another value than the true one (the `counterfactual` context, or `context_answers` in the data). ' +
+        'Each column: base → instruct rate, and the paired difference instruct − base with its 95% bootstrap interval. Refusals here are not counted as over-refusal.',
+      '',
+    );
+    parts.push(
+      table(
+        ['pair', 'instruct format', 'instruction', 'k', 'shots', 'CoT', 'n', ...names.map(label)],
+        conflictPairs.map((p) => [
+          `${p.base} vs ${p.instruct}`,
+          p.format,
+          setting(p),
+          p.context === 'retrieved' ? String(p.k) : `${p.context} ${p.k}`,
+          String(p.shots),
+          p.cot ? 'yes' : 'no',
+          String(p.conflicts!.n),
+          ...names.map((name) => {
+            const r = p.conflicts!.metrics[name];
+            return r ? `${pct(r.base)} → ${pct(r.instruct)} (**${signedPct(r.delta)}** ${pctInterval(r.ci95)})` : '';
+          }),
+        ]),
+      ),
+      '',
+    );
+  }
   const sensitivity = sensitivityTable(summary.pairs);
   if (sensitivity) {
     parts.push('## Sensitivity of the tax', '');

@@ -63,3 +63,51 @@ test('the packed sample table keeps followsContext (absent, false, true)', () =>
   assert.deepEqual(back, scores);
   assert.deepEqual(back.map((s) => s.followsContext), [true, false, undefined]);
 });
+
+test('pair: conflict rates on both sides and their paired differences instruct − base, hand-computed', async () => {
+  const { pairRecord } = await import('../../src/aggregate/pairs.js');
+  const { renderMarkdown } = await import('../../src/report/markdown.js');
+  const { renderPairsCsv } = await import('../../src/report/csv.js');
+  // Six conflict items. Base follows memory on all but c5 (context); instruct follows the context on
+  // c0, c1, c5, refuses c2, c3 and gives the true value on c4. Two plain items are not conflicts.
+  const baseResponses = ['Medroukio', 'Medroukio', 'Medroukio', 'Medroukio', 'Medroukio', 'Vaskel'];
+  const instructResponses = ['Vaskel', 'Vaskel', 'NO-RES', 'NO-RES', 'Medroukio', 'Vaskel'];
+  const side = (model: string, responses: string[]) => ({
+    ...cell,
+    model,
+    samples: [
+      ...responses.map((r, i) => ({ itemId: `c${i}`, scores: score(r, ['Vaskel']) })),
+      { itemId: 'p1', scores: score('Medroukio', undefined, 'Medroukio') },
+      { itemId: 'p2', scores: score('NO-RES', undefined, 'Medroukio') },
+    ],
+  });
+  const pair = pairRecord({ base: side('base', baseResponses), instruct: side('instruct', instructResponses), seed: 3, bootstrapSamples: 2000 });
+  const c = pair.conflicts!;
+  assert.equal(c.n, 6);
+  // follows context: base 1/6 (c5), instruct 3/6 (c0, c1, c5): +2/6, instruct-only 2, base-only 0.
+  assert.deepEqual([c.metrics.followsContext!.base, c.metrics.followsContext!.instruct], [1 / 6, 3 / 6]);
+  assert.ok(Math.abs(c.metrics.followsContext!.delta - 2 / 6) < 1e-12);
+  // follows memory: base 5/6, instruct 1/6 (c4): −4/6; refusal: 0 → 2/6; neither: 0 → 0.
+  assert.ok(Math.abs(c.metrics.followsMemory!.delta + 4 / 6) < 1e-12);
+  assert.ok(Math.abs(c.metrics.conflictRefusal!.delta - 2 / 6) < 1e-12);
+  assert.deepEqual([c.metrics.conflictNeither!.base, c.metrics.conflictNeither!.instruct, c.metrics.conflictNeither!.delta], [0, 0, 0]);
+  // A difference made only of instruct-only items (refusal: 2 of 6, never base-only) has an interval
+  // within [0, 1] around it; one with both signs can cross zero.
+  const refusalCi = c.metrics.conflictRefusal!.ci95;
+  assert.ok(refusalCi[0] >= 0 && refusalCi[0] <= 2 / 6 && refusalCi[1] >= 2 / 6 && refusalCi[1] <= 1, String(refusalCi));
+  assert.deepEqual(c.metrics.conflictNeither!.ci95, [0, 0]);
+  // The plain items are paired for the tax but not in the conflict block.
+  assert.equal(pair.n, 8);
+  // Both written outputs carry it.
+  const csv = renderPairsCsv([pair]);
+  assert.match(csv.split('\n')[0]!, /,conflictN,followsContextDelta_pp,followsContextDelta_pp_lo,followsContextDelta_pp_hi,followsMemoryDelta_pp/);
+  assert.match(csv.split('\n')[1]!, /,6,33\.333333,/);
+  const summary = { suite: 's', items: 8, cells: [], pairs: [pair], statistics: undefined, retrieval: { retriever: 'none', corpusSize: 0, indexLoadedFromCache: null, answerRecallAtK: [], answerInContext: {} }, contextOverflow: {}, timing: { models: {}, totalSeconds: 1 }, manifest: { models: {}, packages: {}, seeds: {}, data: {}, suite: { file: 's.yaml', sha256: 'x' }, node: 'v20', ragtax: '0.1.0', git: null } };
+  const md = renderMarkdown(summary as unknown as Parameters<typeof renderMarkdown>[0]);
+  assert.match(md, /## Knowledge conflicts/);
+  assert.match(md, /\| base vs instruct \| raw \| nores \| counterfactual 1 \| 0 \| no \| 6 \| 16\.7 → 50\.0 \(\*\*\+33\.3\*\* \[/);
+  // Without conflict items: no block, no columns.
+  const plainPair = pairRecord({ base: { ...side('base', []), samples: side('base', []).samples }, instruct: { ...side('instruct', []), samples: side('instruct', []).samples }, seed: 3, bootstrapSamples: 200 });
+  assert.equal(plainPair.conflicts, undefined);
+  assert.doesNotMatch(renderPairsCsv([plainPair]).split('\n')[0]!, /conflict/);
+});
