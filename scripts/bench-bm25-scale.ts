@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Bm25DiskIndex, buildDiskIndex } from '../src/retrieval/bm25-disk.js';
 import { LUCENE_STOPWORDS, tokenize } from '../src/retrieval/tokenize.js';
-import { uniformSource } from './synthetic.js';
+import { uniformSource, wordOf } from './synthetic.js';
 
 const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bench-retrieval.ts');
 const VOCABULARY = 2_000_000;
@@ -49,17 +49,6 @@ export interface ScaleRow {
 
 const load = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
 const peakMiB = () => process.resourceUsage().maxRSS / 1024;
-
-const SYLLABLES = ['ka', 'lo', 'mi', 'ne', 'ru', 'ta', 'vo', 'si', 'de', 'po', 'gu', 'ha', 'ji', 'be', 'fa', 'zo'];
-function wordOf(rank: number): string {
-  let word = '';
-  let r = rank + 16;
-  while (r > 0) {
-    word += SYLLABLES[r % 16];
-    r = Math.floor(r / 16);
-  }
-  return word;
-}
 
 /** Writes `n` passages to `file` (JSON Lines: id, title, text) and `queries` keyword queries (2–5 words of a random passage) to `queriesFile`. */
 export function generate(n: number, file: string, queriesFile: string, queries: number, seed: number): { tokens: number } {

@@ -25,6 +25,7 @@ import { SAMPLES_FILE, SUMMARY_FILE, type RunSummary } from '../src/rundir/types
 import { coordinatesOf } from '../src/suite/grid.js';
 import { loadSuite, type Suite } from '../src/suite/load.js';
 import type { Cell, SampleRecord } from '../src/types.js';
+import { mulberry32 } from './synthetic.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SUITE = path.join(ROOT, 'tests/fixtures/suites/tiny.yaml');
@@ -50,18 +51,6 @@ const load = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
 
 /** The targets of issue 21. */
 const TARGETS = { compare: { seconds: 30, mb: 1000 }, report: { seconds: 10, mb: 500 } };
-
-/** mulberry32: small, seeded, good enough to make synthetic outcomes. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = 'the of river city museum capital founded century king bridge station island mountain author novel painter war treaty empire harbour cathedral university festival railway'.split(' ');
 
@@ -92,13 +81,13 @@ async function writeSamples(file: string, cells: readonly Cell[], items: number,
     const skill = 0.35 + 0.3 * ((c * 7919) % 11) / 11; // accuracy differs by cell
     for (let i = 0; i < items; i++) {
       // The item's own text and the outcome are seeded by (item, cell), so both runs share them.
-      const itemRand = random(i * 2654435761 + 17);
+      const itemRand = mulberry32(i * 2654435761 + 17);
       const question = `Which ${words(itemRand, 6)}?`;
       const answer = words(itemRand, 2);
       const inContext = itemRand() < 0.7;
       const docs = Array.from({ length: cell.context === 'closed-book' ? 0 : Math.max(1, cell.k) }, (_, d) => `Document [d${i}-${d}](Title: ${words(itemRand, 2)}) ${words(itemRand, 22)}.`);
-      const outcome = random(i * 40503 + c * 9973 + 1);
-      const own = random(i * 31337 + c * 7 + seed * 1000003);
+      const outcome = mulberry32(i * 40503 + c * 9973 + 1);
+      const own = mulberry32(i * 31337 + c * 7 + seed * 1000003);
       const pick = (p: number) => (perturb > 0 && own() < perturb ? own() < p : outcome() < p);
       const correct = pick(skill);
       const refusal = !correct && pick(0.3);

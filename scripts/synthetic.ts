@@ -20,6 +20,18 @@ export function uniformSource(seed: number): () => number {
   return () => ((next() >>> 5) * 67108864 + (next() >>> 6)) / 9007199254740992;
 }
 
+/** mulberry32: a small seeded generator of floats in [0, 1), for simulated runs and outcomes. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** Standard normal draws (Box–Muller). */
 export function gaussianSource(seed: number): () => number {
   const uniform = uniformSource(seed);
@@ -108,8 +120,9 @@ export function zipfPassages(count: number, vocabSize: number, seed: number, s =
   });
 }
 
+/** A synthetic word for a frequency rank: syllables of its base-16 digits. */
 const SYLLABLES = ['ka', 'lo', 'mi', 'ne', 'ru', 'ta', 'vo', 'si', 'de', 'po', 'gu', 'ha', 'ji', 'be', 'fa', 'zo'];
-function wordOf(rank: number): string {
+export function wordOf(rank: number): string {
   let word = '';
   let r = rank + 16;
   while (r > 0) {

@@ -15,14 +15,14 @@ function setting(c: { instruction: string; variant?: string }): string {
   return c.variant === undefined ? c.instruction : `${c.instruction} (${c.variant})`;
 }
 
+/** A pair's label columns: pair, instruct format, instruction, k, shots, CoT. */
+function pairLabel(p: PairRecord): string[] {
+  return [`${p.base} vs ${p.instruct}`, p.format, setting(p), p.context === 'retrieved' ? String(p.k) : `${p.context} ${p.k}`, String(p.shots), p.cot ? 'yes' : 'no'];
+}
+
 function pairRows(pairs: PairRecord[]): string[][] {
   return pairs.map((p) => [
-    `${p.base} vs ${p.instruct}`,
-    p.format,
-    setting(p),
-    p.context === 'retrieved' ? String(p.k) : `${p.context} ${p.k}`,
-    String(p.shots),
-    p.cot ? 'yes' : 'no',
+    ...pairLabel(p),
     String(p.n),
     pct(p.baseAccuracy),
     pct(p.instructAccuracy),
@@ -143,12 +143,7 @@ export function renderMarkdown(summary: RunSummary): string {
       table(
         ['pair', 'instruct format', 'instruction', 'k', 'shots', 'CoT', 'n', ...names.map(label)],
         conflictPairs.map((p) => [
-          `${p.base} vs ${p.instruct}`,
-          p.format,
-          setting(p),
-          p.context === 'retrieved' ? String(p.k) : `${p.context} ${p.k}`,
-          String(p.shots),
-          p.cot ? 'yes' : 'no',
+          ...pairLabel(p),
           String(p.conflicts!.n),
           ...names.map((name) => {
             const r = p.conflicts!.metrics[name];

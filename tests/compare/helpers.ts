@@ -80,14 +80,4 @@ export function cellTables(model: string, b: number, c: number, both: number, ne
   return { base, cand };
 }
 
-/** A small seeded generator of floats in [0, 1) (mulberry32), for simulated runs. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 } from '../../scripts/synthetic.js';

@@ -16,6 +16,7 @@ import { describe, it } from 'node:test';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { countsBootstrapInterval, meanBootstrapInterval, pairedBootstrapInterval } from '../../src/stats/bootstrap.js';
+import { mulberry32 } from '../../scripts/synthetic.js';
 
 const B = 20_000;
 const PHI_196 = 0.05844094433345147; // standard normal density at 1.959964
@@ -40,21 +41,9 @@ function perItemInterval(d: readonly number[], seed: number, resamples: number):
   return [at(tail), at(1 - tail)];
 }
 
-/** mulberry32: seeded data sets. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Paired yes/no outcomes: each item only-x right, only-y right, or concordant. */
 function binaryData(n: number, onlyX: number, onlyY: number, seed: number): { x: number[]; y: number[] } {
-  const rand = random(seed);
+  const rand = mulberry32(seed);
   const x: number[] = [];
   const y: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -144,7 +133,7 @@ describe('paired bootstrap of a yes/no metric: counts method vs the per-item met
 describe('bootstrap of a continuous metric (F1 differences)', () => {
   it('few distinct values: resampled by counts, equal to the per-item method within Monte-Carlo error', () => {
     // F1 takes few values (0, 1 and some token ratios), so its paired differences repeat.
-    const rand = random(11);
+    const rand = mulberry32(11);
     const f1 = () => [0, 0, 0, 1, 1, 0.5, 0.667, 0.4][Math.floor(rand() * 8)]!;
     const d = Array.from({ length: 3000 }, () => f1() - f1());
     assert.ok(new Set(d).size <= 3000 / 64, 'the counts path applies');
@@ -152,7 +141,7 @@ describe('bootstrap of a continuous metric (F1 differences)', () => {
   });
 
   it('many distinct values: the per-item method itself, draw for draw', () => {
-    const rand = random(12);
+    const rand = mulberry32(12);
     const x = Array.from({ length: 400 }, () => rand());
     const y = Array.from({ length: 400 }, () => rand());
     const d = x.map((xi, i) => xi - y[i]!);
