@@ -313,8 +313,15 @@ export interface PairTable {
 
 /** Base vs instruct at one grid point; `format` is the instruct model's (the base is always `raw`). */
 export interface PairRecord extends Omit<Cell, 'model'> {
+  /** The earlier stage (e.g. the base model); `format` is the later stage's format. */
   base: string;
+  /** The later stage (e.g. the instruct or chat model). */
   instruct: string;
+  /**
+   * The earlier stage's format when it is not `raw`: a lineage step between two aligned models
+   * pairs them in the same format (instruct chat → chat chat). Absent for base models (always raw).
+   */
+  baseFormat?: PromptFormat;
   n: number;
   baseAccuracy: number;
   instructAccuracy: number;
@@ -341,6 +348,76 @@ export interface PairRecord extends Omit<Cell, 'model'> {
    * sides and its paired difference instruct − base with a 95% paired-bootstrap interval.
    */
   conflicts?: { n: number; metrics: Record<string, PairedRate> };
+  /**
+   * Where the tax comes from: the tax split over the items whose shown documents lack the answer
+   * (parametric recall lost, mostly to refusals), those whose documents hold it (extraction and
+   * over-refusal) and knowledge conflicts. Each part is Σ over its items of (base − instruct) / n,
+   * so the parts sum to `tax`; each has its paired-bootstrap interval.
+   */
+  decomposition?: TaxDecomposition;
+  /**
+   * Outcome transitions base → instruct over the shared items, per subset: each item is `right`
+   * (correct), `nores` (a refusal, not correct) or `wrong` on each side; counts[from][to]. `conflict`
+   * only when the pair has knowledge-conflict items.
+   */
+  transitions?: { answerInContext: Transitions; answerAbsent: Transitions; conflict?: Transitions };
+}
+
+/** One part of a decomposed tax: its items and its share of the tax (summing to the tax). */
+export interface TaxPart {
+  n: number;
+  /** Σ over the part's items of (base − instruct), divided by the pair's n. */
+  tax: number;
+  ci95: Interval;
+}
+
+export interface TaxDecomposition {
+  answerAbsent: TaxPart;
+  answerInContext: TaxPart;
+  /** Only when the pair has knowledge-conflict items (they are in neither other part). */
+  conflict?: TaxPart;
+}
+
+export type Outcome = 'right' | 'wrong' | 'nores';
+export type Transitions = Record<Outcome, Record<Outcome, number>>;
+
+/**
+ * One lineage of a run (`lineages:` in the suite): its stages in order and, per grid point and
+ * format of the last stage, the index into summary.json's `pairs` of every adjacent step and of
+ * first → last. A pair in the suite's `pairs:` is a two-stage lineage of its own in the pair table.
+ */
+export interface LineageRecord {
+  name: string;
+  stages: string[];
+  /** One entry per grid point and final-stage format. */
+  points: LineagePoint[];
+}
+
+export interface LineagePoint extends Omit<Cell, 'model'> {
+  /** Indexes into RunSummary.pairs, in stage order (steps.length = stages.length − 1). */
+  steps: number[];
+  /** Index into RunSummary.pairs of first stage → last stage. */
+  total: number;
+}
+
+/**
+ * Per model and format, when the grid has a closed-book cell for it: each item labelled by whether
+ * the model answers it right closed-book, crossed with whether the shown documents hold the answer,
+ * for every cell of the model and format that shows documents.
+ */
+export interface KnowledgeTable {
+  model: string;
+  format: PromptFormat;
+  /** The closed-book cell the labels come from. */
+  closedBook: Omit<Cell, 'model' | 'format'>;
+  cells: { cell: Omit<Cell, 'model' | 'format'>; groups: Record<'knowsHolds' | 'knowsLacks' | 'unknownHolds' | 'unknownLacks', KnowledgeGroup> }[];
+}
+
+export interface KnowledgeGroup {
+  n: number;
+  /** Shares of the group's items (null when n = 0). */
+  accuracy: number | null;
+  refusalRate: number | null;
 }
 
 /** One yes/no metric on both sides of a pair: `delta` = instruct − base, paired by item. */

@@ -9,6 +9,7 @@ import { mcnemarMinimumDetectableEffect } from '../stats/power.js';
 export const DEFAULT_ALPHA = 0.05;
 import { mcnemarExactP } from '../stats/mcnemar.js';
 import type { ScoredSample } from './sample-table.js';
+import { decomposeTax } from './decomposition.js';
 
 export type PairSide = Cell & { samples: readonly ScoredSample[] };
 
@@ -22,7 +23,7 @@ export interface PairArgs {
   alpha?: number;
 }
 
-/** Coordinates that must agree between the two sides (the format may differ: base is always raw). */
+/** Coordinates that must agree between the two sides (the formats may differ: a base model is raw only, `baseFormat` says otherwise). */
 const SHARED_COORDINATES = ['instruction', 'context', 'k', 'shots', 'cot', 'variant'] as const;
 
 /** Non-excluded samples by item id; a duplicate item id is a bug upstream, so it throws. */
@@ -47,7 +48,8 @@ function scoredById(side: PairSide): Map<string, ScoredSample> {
  * - taxCi95: seeded paired-bootstrap percentile interval of the tax;
  * - mcnemarP: exact McNemar on the discordant items;
  * - refusalDelta = refusalRate(instruct) − refusalRate(base): positive when the instruct model
- *   refuses more (the opposite sign of `tax`, so both are positive in the paper's finding).
+ *   refuses more (the opposite sign of `tax`, so both are positive in the paper's finding);
+ * - decomposition and transitions: where the tax comes from (decomposition.ts).
  * With no shared items every rate is 0, taxCi95 is [−1, 1] and mcnemarP is 1; `n = 0` says why.
  */
 export function pairRecord(args: PairArgs): PairRecord {
@@ -66,6 +68,8 @@ export function pairRecord(args: PairArgs): PairRecord {
   const baseCorrect: number[] = [];
   const instructCorrect: number[] = [];
   const clusters: (string | undefined)[] = [];
+  const baseScores: SampleScores[] = [];
+  const instructScores: SampleScores[] = [];
   const table: PairTable = { bothCorrect: 0, baseOnly: 0, instructOnly: 0, neither: 0 };
   let baseRefusals = 0;
   let instructRefusals = 0;
@@ -76,6 +80,8 @@ export function pairRecord(args: PairArgs): PairRecord {
     baseCorrect.push(b.correct ? 1 : 0);
     instructCorrect.push(i.correct ? 1 : 0);
     clusters.push(baseById.get(id)!.cluster);
+    baseScores.push(b);
+    instructScores.push(i);
     if (b.correct && i.correct) table.bothCorrect += 1;
     else if (b.correct) table.baseOnly += 1;
     else if (i.correct) table.instructOnly += 1;
@@ -97,6 +103,10 @@ export function pairRecord(args: PairArgs): PairRecord {
   const clustered = n > 0 && clusters.every((c) => c !== undefined);
   const taxCi95 = clustered ? clusteredPairedBootstrapInterval(baseCorrect, instructCorrect, clusters as string[], bootstrapOptions) : naive;
   const conflicts = conflictDeltas(sharedIds, baseById, instructById, bootstrapOptions);
+  const { decomposition, transitions } = decomposeTax(
+    { base: baseScores, instruct: instructScores, ...(clustered ? { clusters: clusters as string[] } : {}) },
+    bootstrapOptions,
+  );
   const naiveWidth = naive[1] - naive[0];
   const discordance = n > 0 ? (table.baseOnly + table.instructOnly) / n : 0;
 
@@ -104,6 +114,8 @@ export function pairRecord(args: PairArgs): PairRecord {
     base: base.model,
     instruct: instruct.model,
     format: instruct.format,
+    // A lineage step between two aligned models pairs them in one format (absent for a raw base).
+    ...(base.format !== 'raw' ? { baseFormat: base.format } : {}),
     instruction: instruct.instruction,
     context: instruct.context,
     k: instruct.k,
@@ -124,6 +136,8 @@ export function pairRecord(args: PairArgs): PairRecord {
       ? { clusters: new Set(clusters).size, naiveTaxCi95: naive, designEffect: naiveWidth > 0 ? (taxCi95[1] - taxCi95[0]) / naiveWidth : 1 }
       : {}),
     ...(conflicts ? { conflicts } : {}),
+    decomposition,
+    transitions,
   };
 }
 

@@ -1,8 +1,10 @@
-// Samples → cell aggregates and base-vs-instruct pair records for a suite.
+// Samples → cell aggregates, base-vs-instruct pair records and lineages for a suite.
 import { coordinatesOf } from '../suite/grid.js';
 import type { Suite } from '../suite/load.js';
-import type { Cell, CellAggregate, PairRecord } from '../types.js';
+import type { Cell, CellAggregate, LineageRecord, PairRecord, PromptFormat } from '../types.js';
 import { aggregateCell, cellKey } from './cells.js';
+import { lineageRecords, PairIndex, planComparisons } from './lineages.js';
+import { gridCells, knowledgeTables } from './knowledge.js';
 import { DEFAULT_ALPHA, pairRecord } from './pairs.js';
 import { SampleTable, type CellSample, type CellSamples, type ScoredSample } from './sample-table.js';
 import type { RunStatistics } from '../rundir/types.js';
@@ -35,7 +37,10 @@ function applyOverflowExclusions(table: SampleTable): void {
  * SampleTable streamed from samples.jsonl (`readSampleTable`), which this marks with the overflow
  * exclusions. Only one cell's (or one pair's) samples are unpacked at a time.
  */
-export function summarize(suite: Suite, samples: Iterable<CellSample> | SampleTable): { cells: CellAggregate[]; pairs: PairRecord[]; statistics: RunStatistics } {
+export function summarize(
+  suite: Suite,
+  samples: Iterable<CellSample> | SampleTable,
+): { cells: CellAggregate[]; pairs: PairRecord[]; statistics: RunStatistics; lineages?: LineageRecord[]; knowledge?: ReturnType<typeof knowledgeTables> } {
   const table = samples instanceof SampleTable ? samples : SampleTable.of(samples);
   // The runner's records hold each (item, cell) once (resume refuses repeats); a file's table counts them instead.
   if (!(samples instanceof SampleTable) && table.duplicates > 0) throw new Error(`summarize: ${table.duplicates} repeated (item, cell) record(s): a bug upstream`);
@@ -46,21 +51,29 @@ export function summarize(suite: Suite, samples: Iterable<CellSample> | SampleTa
   const cells = [...table.cells.values()].map((cell) => aggregateCell(cell.cell, unpack(cell), clustering));
   const pairs: PairRecord[] = [];
   const alpha = suite.config.metrics.alpha ?? DEFAULT_ALPHA;
-  for (const { base, instruct } of suite.pairs) {
-    const instructModel = suite.models.find((m) => m.name === instruct)!;
-    for (const point of suite.points.map(coordinatesOf)) {
-      const baseCell = { model: base, format: 'raw' as const, ...point };
-      const baseColumns = table.cells.get(cellKey(baseCell));
-      const baseSamples = baseColumns && unpack(baseColumns);
-      for (const format of instructModel.formats) {
+  // The suite's pairs, then every lineage's steps and first → last, each comparison once.
+  const lineages = suite.lineages ?? [];
+  const points = suite.points.map(coordinatesOf);
+  const found = new PairIndex();
+  for (const { base, instruct, pairings } of planComparisons(suite.pairs, lineages, suite.models)) {
+    for (const point of points) {
+      // A base side shared by several pairings (instruct raw and chat against base raw) is unpacked once.
+      const baseSamples = new Map<PromptFormat, ScoredSample[] | undefined>();
+      for (const { baseFormat, format } of pairings) {
+        const baseCell = { model: base, format: baseFormat, ...point };
+        if (!baseSamples.has(baseFormat)) {
+          const columns = table.cells.get(cellKey(baseCell));
+          baseSamples.set(baseFormat, columns && unpack(columns));
+        }
+        const fromSamples = baseSamples.get(baseFormat);
         const instructCell = { model: instruct, format, ...point };
         const instructColumns = table.cells.get(cellKey(instructCell));
-        if (!baseSamples || !instructColumns) continue;
-        const instructSamples = unpack(instructColumns);
+        if (!fromSamples || !instructColumns) continue;
+        found.add(pairs.length, base, baseFormat, instruct, format, point);
         pairs.push(
           pairRecord({
-            base: { ...baseCell, samples: baseSamples },
-            instruct: { ...instructCell, samples: instructSamples },
+            base: { ...baseCell, samples: fromSamples },
+            instruct: { ...instructCell, samples: unpack(instructColumns) },
             bootstrapSamples,
             seed: suite.seed,
             alpha,
@@ -79,5 +92,8 @@ export function summarize(suite: Suite, samples: Iterable<CellSample> | SampleTa
     comparisons: pairs.length,
     ...(suite.config.metrics.cluster_by !== undefined ? { clusterBy: suite.config.metrics.cluster_by } : {}),
   };
-  return { cells, pairs, statistics };
+  const lineageList = lineageRecords(lineages, suite.models, points, found);
+  // Knows (closed-book) × documents hold it, per model and format with a closed-book cell (knowledge.ts).
+  const knowledge = knowledgeTables(gridCells(suite), (cell) => { const columns = table.cells.get(cellKey(cell)); return columns && unpack(columns); });
+  return { cells, pairs, statistics, ...(lineageList.length > 0 ? { lineages: lineageList } : {}), ...(knowledge.length > 0 ? { knowledge } : {}) };
 }

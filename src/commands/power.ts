@@ -32,7 +32,7 @@ export interface PowerRow {
 
 function label(p: PairRecord): string {
   const where = p.context === 'retrieved' ? `k=${p.k}` : `${p.context} k=${p.k}`;
-  return `${p.base} vs ${p.instruct} ${p.format} · ${p.instruction} · ${where} · shots=${p.shots}${p.cot ? ' · CoT' : ''}${p.variant !== undefined ? ` · ${p.variant}` : ''}`;
+  return `${p.base}${p.baseFormat ? ` (${p.baseFormat})` : ''} vs ${p.instruct} ${p.format} · ${p.instruction} · ${where} · shots=${p.shots}${p.cot ? ' · CoT' : ''}${p.variant !== undefined ? ` · ${p.variant}` : ''}`;
 }
 
 export async function runPowerCommand(options: PowerCommandOptions, out: NodeJS.WritableStream): Promise<PowerRow[]> {

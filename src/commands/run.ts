@@ -34,7 +34,8 @@ export const LARGE_RUN_SAMPLES = 50_000;
 
 /**
  * `--models`: the parsed suite file narrowed to these models before validation (so the config
- * hash, and with it --resume, covers the choice); pairs naming a dropped model are dropped, noted.
+ * hash, and with it --resume, covers the choice); pairs naming a dropped model are dropped, and
+ * lineages lose its stage, noted.
  */
 export function keepModels(names: string[], note: (message: string) => void): (data: Record<string, unknown>) => void {
   return (data) => {
@@ -50,6 +51,22 @@ export function keepModels(names: string[], note: (message: string) => void): (d
         const kept = names.includes(String(base)) && names.includes(String(instruct));
         if (!kept) note(`--models drops the pair ${String(base)} / ${String(instruct)} (both of its models are needed)`);
         return kept;
+      });
+    }
+    // A lineage keeps its remaining stages in order (base → DPO without the SFT model); with fewer
+    // than two left it is dropped.
+    if (Array.isArray(data.lineages)) {
+      data.lineages = data.lineages.flatMap((lineage: unknown) => {
+        const { name, stages } = (lineage ?? {}) as { name?: unknown; stages?: unknown };
+        if (!Array.isArray(stages)) return [lineage]; // validation reports it
+        const left = stages.filter((s: unknown) => names.includes(String(s)));
+        if (left.length === stages.length) return [lineage];
+        if (left.length < 2) {
+          note(`--models drops the lineage ${String(name)} (fewer than two of its stages are run)`);
+          return [];
+        }
+        note(`--models shortens the lineage ${String(name)} to ${left.map(String).join(' → ')}`);
+        return [{ ...(lineage as object), stages: left }];
       });
     }
   };

@@ -122,7 +122,7 @@ function relativeHref(from: string, target: string): string {
 }
 
 function pairLabel(pair: PairRecord): string {
-  return cellLabel({ ...pair, model: `${pair.base} vs ${pair.instruct}` } as Cell);
+  return cellLabel({ ...pair, model: `${pair.base}${pair.baseFormat ? ` (${pair.baseFormat})` : ''} vs ${pair.instruct}` } as Cell);
 }
 
 function pCell(p: number | null | undefined): string {

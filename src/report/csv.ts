@@ -9,7 +9,7 @@
 // over-refusal with no item whose documents hold the answer). README ("Run outputs") says the same.
 import { stringify } from 'csv-stringify/sync';
 import { METRIC_DEFS } from '../scoring/metrics.js';
-import type { CellAggregate, PairRecord } from '../types.js';
+import type { CellAggregate, PairRecord, TaxDecomposition } from '../types.js';
 
 const bool = (value: boolean): string => (value ? 'true' : 'false');
 /**
@@ -40,6 +40,8 @@ export function renderCsv(cells: readonly CellAggregate[]): string {
  * relative gap, as a percentage; empty when instruct accuracy is 0). The 2×2 counts are items: both right, base only, instruct
  * only, neither. `clusters`, `designEffect` and the naive (unclustered) interval only with
  * clustered items.
+ * `baseFormat`: the earlier model's prompt format (`raw` for a base model; a lineage step between two
+ * aligned models pairs them in one format, docs/lineages.md).
  */
 export function renderPairsCsv(pairs: readonly PairRecord[]): string {
   // Knowledge-conflict columns only when some pair has conflict items: the conflict item count and,
@@ -53,19 +55,31 @@ export function renderPairsCsv(pairs: readonly PairRecord[]): string {
           const r = p.conflicts?.metrics[m];
           return [percent(r?.delta), percent(r?.ci95[0]), percent(r?.ci95[1])];
         })];
+  // Where the tax comes from (docs/tax-decomposition.md): the parts of the tax in points, which add
+  // up to tax_pp; the conflict part only when some pair has conflict items (empty for the others).
+  const conflictPart = pairs.some((p) => p.decomposition?.conflict !== undefined);
+  const parts: [keyof TaxDecomposition, string][] = [['answerAbsent', 'tax_absent_pp'], ['answerInContext', 'tax_in_context_pp'], ...(conflictPart ? [['conflict', 'tax_conflict_pp'] as [keyof TaxDecomposition, string]] : [])];
+  const decompositionHeader = parts.flatMap(([, column]) => [column, `${column}_lo`, `${column}_hi`]);
+  const decompositionCells = (p: PairRecord) =>
+    parts.flatMap(([name]) => {
+      const part = p.decomposition?.[name];
+      return [percent(part?.tax), percent(part?.ci95[0]), percent(part?.ci95[1])];
+    });
   const header = [
-    'base', 'instruct', 'format', 'instruction', 'context', 'k', 'shots', 'cot', 'variant', 'n',
+    'base', 'instruct', 'format', 'baseFormat', 'instruction', 'context', 'k', 'shots', 'cot', 'variant', 'n',
     'baseAccuracy_pct', 'instructAccuracy_pct', 'tax_pp', 'tax_pp_lo', 'tax_pp_hi', 'taxRelative_pct', 'mcnemarP', 'mcnemarPAdjusted', 'minimumDetectableTax_pp',
     'bothCorrect', 'baseOnly', 'instructOnly', 'neither', 'refusalDelta_pp', 'clusters', 'designEffect', 'naiveTax_pp_lo', 'naiveTax_pp_hi',
     ...conflictHeader,
+    ...decompositionHeader,
   ];
   const rows = pairs.map((p) => [
-    p.base, p.instruct, p.format, p.instruction, p.context, p.k, p.shots, bool(p.cot), p.variant ?? '', p.n,
+    p.base, p.instruct, p.format, p.baseFormat ?? 'raw', p.instruction, p.context, p.k, p.shots, bool(p.cot), p.variant ?? '', p.n,
     percent(p.baseAccuracy), percent(p.instructAccuracy), percent(p.tax), percent(p.taxCi95[0]), percent(p.taxCi95[1]), percent(p.taxRelative),
     p.mcnemarP, p.mcnemarPAdjusted ?? '', percent(p.minimumDetectableTax),
     p.table.bothCorrect, p.table.baseOnly, p.table.instructOnly, p.table.neither, percent(p.refusalDelta),
     p.clusters ?? '', p.designEffect ?? '', percent(p.naiveTaxCi95?.[0]), percent(p.naiveTaxCi95?.[1]),
     ...conflictCells(p),
+    ...decompositionCells(p),
   ]);
   return stringify([header, ...rows]);
 }

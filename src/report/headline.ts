@@ -8,9 +8,9 @@ import path from 'node:path';
 import Table from 'cli-table3';
 import pc from 'picocolors';
 import type { RunSummary } from '../rundir/types.js';
-import type { CellAggregate, ContextMode, PairRecord, PromptFormat } from '../types.js';
+import type { Cell, CellAggregate, ContextMode, PairRecord, PromptFormat } from '../types.js';
 import { pct, pctInterval, pValue, signedPct } from './format.js';
-import { cellLabel, pairLabel } from './labels.js';
+import { cellLabel, pairLabel, settingLabel } from './labels.js';
 
 /** The suite's `headline` (src/suite/schema.ts): every field given must match; unset fields match anything. */
 export interface HeadlineChoice {
@@ -57,7 +57,7 @@ function pairCells(pair: PairRecord, cells: readonly CellAggregate[]): { base?: 
   const same = (c: CellAggregate) =>
     c.instruction === pair.instruction && c.context === pair.context && c.k === pair.k && c.shots === pair.shots && c.cot === pair.cot && c.variant === pair.variant;
   return {
-    base: cells.find((c) => same(c) && c.model === pair.base && c.format === 'raw'),
+    base: cells.find((c) => same(c) && c.model === pair.base && c.format === (pair.baseFormat ?? 'raw')),
     instruct: cells.find((c) => same(c) && c.model === pair.instruct && c.format === pair.format),
   };
 }
@@ -117,10 +117,12 @@ export function headlineWarnings(summary: RunSummary, headline?: HeadlineChoice)
 }
 
 function pairTable(summary: RunSummary, width: number, color: ReturnType<typeof pc.createColors>): string {
-  const oneModelPair = new Set(summary.pairs.map((p) => `${p.base}\u0000${p.instruct}`)).size === 1;
+  // One model pair (and one format of its earlier model): the models go in the title, not in every row.
+  const oneModelPair = new Set(summary.pairs.map((p) => `${p.base}\u0000${p.baseFormat ?? 'raw'}\u0000${p.instruct}`)).size === 1;
+  const first = summary.pairs[0]!;
   const adjusted = summary.statistics !== undefined && summary.statistics.pAdjust !== 'none';
   const alpha = summary.statistics?.alpha ?? 0.05;
-  const head = [oneModelPair ? `${summary.pairs[0]!.base} vs ${summary.pairs[0]!.instruct}` : 'pair', 'base', 'instr.', 'tax [95% CI]', 'p', ...(adjusted ? ['p adj.'] : [])];
+  const head = [oneModelPair ? `${first.base}${first.baseFormat !== undefined ? ` (${first.baseFormat})` : ''} vs ${first.instruct}` : 'pair', 'base', 'instr.', 'tax [95% CI]', 'p', ...(adjusted ? ['p adj.'] : [])];
   const rows = summary.pairs.map((p) => {
     const label = pairLabel(p, { models: !oneModelPair });
     return row(p, label);
@@ -187,6 +189,32 @@ function visibleLength(text: string): number {
   return text.replace(/\u001b\[[0-9;]*m/g, '').length;
 }
 
+/**
+ * Each lineage's waterfall at the headline's grid point (else its first point): the tax of every
+ * step and of first → last, so the terminal says which alignment step the tax comes from.
+ */
+function lineageLines(summary: RunSummary, top: PairRecord | undefined, color: ReturnType<typeof pc.createColors>): string[] {
+  const lines: string[] = [];
+  const samePoint = (a: Omit<Cell, 'model' | 'format'>, b: Omit<Cell, 'model' | 'format'>) => settingLabel(a) === settingLabel(b);
+  for (const lineage of summary.lineages ?? []) {
+    const point =
+      (top && (lineage.points.find((p) => samePoint(p, top) && p.format === top.format) ?? lineage.points.find((p) => samePoint(p, top)))) ?? lineage.points[0];
+    if (!point) continue;
+    lines.push('', `${color.bold('lineage')} ${lineage.name} (${point.format} · ${settingLabel(point)}): tax per step, points [95% CI], p`);
+    const rows = [...point.steps.map((index) => ({ index, total: false })), { index: point.total, total: true }];
+    const labels = rows.map(({ index, total }) => {
+      const pair = summary.pairs[index]!;
+      return `${total ? 'total ' : ''}${pair.base} → ${pair.instruct}`;
+    });
+    const width = Math.max(...labels.map((l) => l.length));
+    rows.forEach(({ index }, i) => {
+      const pair = summary.pairs[index]!;
+      lines.push(`  ${labels[i]!.padEnd(width)}  ${`${signedPct(pair.tax)} ${pctInterval(pair.taxCi95)}`.padEnd(22)}  p ${pValue(pair.mcnemarP)}`);
+    });
+  }
+  return lines;
+}
+
 /** The terminal summary as text (what `printHeadline` writes). */
 export function renderHeadline(summary: RunSummary, outDir: string, options: HeadlineOptions = {}): string {
   const color = pc.createColors(options.color ?? false);
@@ -209,6 +237,7 @@ export function renderHeadline(summary: RunSummary, outDir: string, options: Hea
       );
     }
   }
+  lines.push(...lineageLines(summary, top, color));
   if (summary.pairs.length > 0) {
     const clusters = s?.clusterBy !== undefined ? ` (items clustered by ${s.clusterBy})` : '';
     const adjust = method ? `; p adj.: ${method} over ${s!.comparisons}` : '';

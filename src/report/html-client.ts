@@ -40,7 +40,9 @@ export const CLIENT_JS = String.raw`
   }
   function kLabel(c) { return c.context === 'closed-book' ? 'closed-book' : (c.context === 'retrieved' ? 'k=' + c.k : c.context + ' k=' + c.k); }
   function cellLabel(c) { return c.model + ' ' + c.format + ' · ' + settingOf(c) + ' · ' + kLabel(c); }
-  function pairLabel(p) { return p.base + ' vs ' + p.instruct + ' ' + p.format + ' · ' + settingOf(p) + ' · ' + kLabel(p); }
+  // A lineage step between aligned models names the earlier one's format: instruct (chat) vs chat.
+  function pairModels(p) { return p.base + (p.baseFormat ? ' (' + p.baseFormat + ')' : '') + ' vs ' + p.instruct; }
+  function pairLabel(p) { return pairModels(p) + ' ' + p.format + ' · ' + settingOf(p) + ' · ' + kLabel(p); }
   function option(value, text) { return el('option', { value: value, text: text }); }
   function chart(canvas, config) {
     config.options = Object.assign({ animation: false, responsive: true, maintainAspectRatio: false }, config.options || {});
@@ -118,11 +120,13 @@ export const CLIENT_JS = String.raw`
     return c.model + ' · format ' + c.format + ' · instruction ' + c.instruction + ' · context ' + c.context + ' · k=' + c.k + ' · shots=' + c.shots + ' · CoT ' + (c.cot ? 'yes' : 'no') + (c.variant !== undefined ? ' · variant ' + c.variant : '');
   }
   var manyModelPairs = new Set(data.pairs.map(function (p) { return p.base + '|' + p.instruct; })).size > 1;
+  // Lineages pair one later model with several earlier ones (instruct → chat, base → chat): name both then.
+  var sharedInstruct = new Set(data.pairs.map(function (p) { return p.instruct; })).size < new Set(data.pairs.map(function (p) { return p.base + '|' + p.baseFormat + '|' + p.instruct; })).size;
   /** For narrow charts: the fields that tell the pairs apart, shortest first. */
   function compactPairLabel(p) {
-    return (manyModelPairs ? p.instruct + ' ' : '') + p.format + ' ' + p.instruction + (p.shots ? ' ' + p.shots + '-shot' : '') + (p.cot ? ' CoT' : '') + ' ' + kLabel(p) + (p.variant !== undefined ? ' ' + p.variant : '');
+    return (manyModelPairs ? (sharedInstruct ? p.base + (p.baseFormat ? ' ' + p.baseFormat : '') + '→' : '') + p.instruct + ' ' : '') + p.format + ' ' + p.instruction + (p.shots ? ' ' + p.shots + '-shot' : '') + (p.cot ? ' CoT' : '') + ' ' + kLabel(p) + (p.variant !== undefined ? ' ' + p.variant : '');
   }
-  function fullPairLabel(p) { return fullLabel(Object.assign({}, p, { model: p.base + ' vs ' + p.instruct })); }
+  function fullPairLabel(p) { return fullLabel(Object.assign({}, p, { model: pairModels(p) })); }
   /** A table whose rows become labelled cards on a narrow screen (each td carries data-label). */
   function dataTable(className, headRows, labels, rows) {
     var thead = el('thead', null, headRows.map(function (cells) { return el('tr', null, cells); }));
@@ -185,7 +189,7 @@ export const CLIENT_JS = String.raw`
         figure('tax', 'alignment tax (points)', signed(hp.tax), '95% CI' + interval(hp.taxCi95)),
         figure('p', 'McNemar p', pval(hp.mcnemarP), 'exact, paired, n=' + hp.n),
         figure('p-adjusted', 'adjusted p', hp.mcnemarPAdjusted !== undefined ? pval(hp.mcnemarPAdjusted) : '–', adjLabel),
-        figure('base', hp.base + ' accuracy', pct(hp.baseAccuracy) + '%', 'base, raw prompt'),
+        figure('base', hp.base + ' accuracy', pct(hp.baseAccuracy) + '%', 'base, ' + (hp.baseFormat || 'raw') + ' prompt'),
         figure('instruct', hp.instruct + ' accuracy', pct(hp.instructAccuracy) + '%', 'instruct, ' + hp.format + ' prompt'),
       ]));
       headSection.appendChild(el('p', { className: 'muted', text: 'Tax = base − instruct accuracy in percentage points; positive: the instruct model answers fewer questions right. Refusal Δ (instruct − base) ' + signed(hp.refusalDelta) + ' points.' }));
@@ -342,6 +346,75 @@ export const CLIENT_JS = String.raw`
     })));
   }
 
+  // ---- lineages: one waterfall per lineage --------------------------------------------------------
+  // Floating bars: each step from the running total to the total after it, the last bar first → last
+  // from zero; whiskers are each step's own interval placed at the bar's end. Intervals, p and
+  // refusal Δ are in the tooltip and the table below the chart. Default point: the headline's.
+  (function () {
+    var section = document.getElementById('lineages');
+    if (!data.lineages || data.lineages.length === 0) return;
+    section.hidden = false;
+    var same = function (a, b) { return a.instruction === b.instruction && a.context === b.context && a.k === b.k && a.shots === b.shots && a.cot === b.cot && a.variant === b.variant; };
+    data.lineages.forEach(function (lin, li) {
+      var box = el('div', { className: 'lineage', 'data-lineage': lin.lineage });
+      section.appendChild(box);
+      box.appendChild(el('h3', { text: lin.lineage + ': ' + lin.stages.join(' → ') }));
+      var select = el('select', { 'aria-label': 'grid point of ' + lin.lineage });
+      lin.points.forEach(function (pt, i) { select.appendChild(option(String(i), pt.label)); });
+      var preferred = lin.points.findIndex(function (pt) { return hp && same(pt, hp) && pt.format === hp.format; });
+      if (preferred < 0) preferred = lin.points.findIndex(function (pt) { return hp && same(pt, hp); });
+      if (preferred < 0) preferred = Math.max(0, lin.points.findIndex(function (pt) { return pt.variant === undefined; }));
+      select.value = String(preferred);
+      box.appendChild(el('p', { className: 'muted' }, ['Point: ', select]));
+      var holder = el('div', { className: 'chart' }, [el('canvas', { id: 'chart-lineage-' + li })]);
+      box.appendChild(holder);
+      var tableHolder = el('div');
+      box.appendChild(tableHolder);
+      var current = null;
+      function draw() {
+        var pt = lin.points[Number(select.value)];
+        if (current) { window.ragtaxCharts = window.ragtaxCharts.filter(function (c) { return c !== current; }); current.destroy(); }
+        var bars = pt.bars;
+        var colors = bars.map(function (b) { return b.total ? '#1f5fa8' : (b.tax >= 0 ? '#d62728' : '#2ca02c'); });
+        current = chart(holder.querySelector('canvas'), {
+          type: 'bar',
+          data: {
+            labels: bars.map(function (b) { return b.label; }),
+            datasets: [{
+              label: 'tax (points)',
+              data: bars.map(function (b) { return [100 * b.start, 100 * b.end]; }),
+              errorBars: bars.map(function (b) { return [100 * (b.start + b.ci95[0]), 100 * (b.start + b.ci95[1])]; }),
+              backgroundColor: colors, borderColor: '#333', borderWidth: 1,
+            }],
+          },
+          options: {
+            scales: { y: Object.assign(rangeOf(bars.map(function (b) { return [100 * Math.min(b.start, b.start + b.ci95[0]), 100 * Math.max(b.end, b.start + b.ci95[1])]; })), { title: { display: true, text: 'cumulative alignment tax, points' } }) },
+            plugins: {
+              legend: { display: false },
+              ragtaxErrorBars: { zero: true },
+              title: { display: true, text: pt.label },
+              tooltip: { callbacks: {
+                label: function (ctx) {
+                  var b = bars[ctx.dataIndex];
+                  return 'tax ' + signed(b.tax) + interval(b.ci95) + ', p=' + pval(b.p) + (b.share !== null && !b.total ? ', ' + pct(b.share) + '% of the total' : '') + ', refusal Δ ' + signed(b.refusalDelta) + ', n=' + b.n + ' (' + b.formats + ')';
+                },
+              } },
+            },
+          },
+        });
+        while (tableHolder.firstChild) tableHolder.removeChild(tableHolder.firstChild);
+        var heads = ['step', 'formats', 'n', 'tax [95% CI]', 'p', 'share of total', 'refusal Δ'];
+        tableHolder.appendChild(dataTable('lineage compact', [heads.map(function (h) { return th(h); })], heads, bars.map(function (b) {
+          return [el('td', { className: 'label-cell', text: b.label }), b.formats, String(b.n),
+            el('td', { className: 'num' }, [el('strong', { text: signed(b.tax) }), el('span', { className: 'ci', text: interval(b.ci95) })]),
+            pval(b.p), b.share === null ? '–' : pct(b.share) + '%', signed(b.refusalDelta)];
+        })));
+      }
+      select.addEventListener('change', draw);
+      draw();
+    });
+  })();
+
   // ---- 2×2 tables --------------------------------------------------------------------------------
   var tables = document.getElementById('tables');
   scored.forEach(function (p, index) {
@@ -367,7 +440,7 @@ export const CLIENT_JS = String.raw`
     sens.hidden = false;
     var base = new Map();
     scored.forEach(function (p) {
-      var key = p.base + '|' + p.instruct + '|' + p.format + '|' + p.instruction + '|' + p.context + '|' + p.k + '|' + p.shots + '|' + p.cot;
+      var key = p.base + '|' + (p.baseFormat || 'raw') + '|' + p.instruct + '|' + p.format + '|' + p.instruction + '|' + p.context + '|' + p.k + '|' + p.shots + '|' + p.cot;
       if (!base.has(key)) base.set(key, []);
       base.get(key).push(p);
     });
@@ -379,7 +452,7 @@ export const CLIENT_JS = String.raw`
     var rows = keys.map(function (key) {
       var ps = base.get(key);
       var first = ps[0];
-      return el('tr', null, [el('td', { text: first.base + ' vs ' + first.instruct + ' ' + first.format + ' · ' + first.instruction + ' · ' + kLabel(first) + ' · shots=' + first.shots + (first.cot ? ' · CoT' : '') })].concat(columns.map(function (v) {
+      return el('tr', null, [el('td', { text: pairModels(first) + ' ' + first.format + ' · ' + first.instruction + ' · ' + kLabel(first) + ' · shots=' + first.shots + (first.cot ? ' · CoT' : '') })].concat(columns.map(function (v) {
         var p = ps.find(function (x) { return x.variant === v; });
         return el('td', { text: p ? signed(p.tax) + ' [' + pct(p.taxCi95[0]) + ', ' + pct(p.taxCi95[1]) + ']' : '–' });
       })));
@@ -535,7 +608,7 @@ export const CLIENT_JS = String.raw`
   cellByIndex.forEach(function (c, i) { cellIndexByKey.set(keyOf(c), i); });
   var pairEntries = [];
   data.pairs.forEach(function (p, pi) {
-    var baseKey = keyOf(Object.assign({}, p, { model: p.base, format: 'raw' }));
+    var baseKey = keyOf(Object.assign({}, p, { model: p.base, format: p.baseFormat || 'raw' }));
     var instKey = keyOf(Object.assign({}, p, { model: p.instruct }));
     var bi = cellIndexByKey.get(baseKey), ii = cellIndexByKey.get(instKey);
     if (bi === undefined || ii === undefined) return;

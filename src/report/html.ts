@@ -1,7 +1,7 @@
 // report.html: one self-contained file (Chart.js inlined, no network; a Content-Security-Policy
 // forbids any fetch) that opens with the headline comparison (tax, interval, p and adjusted p, both
 // accuracies) and an exclusions banner when n differs across cells, then accuracy/refusal-vs-k
-// charts and the alignment tax with drawn interval bars, the 2×2 outcome tables, the sensitivity
+// charts and the alignment tax with drawn interval bars, a waterfall per lineage, the 2×2 outcome tables, the sensitivity
 // plot, every cell's metrics (NO-RES split by whether the documents hold the answer), retrieval,
 // statistics notes (p adjustment, clustering, determinism), timing and a per-sample browser. Data travels as JSON in a
 // <script type="application/json"> block with `<`, `>`, `&` escaped as \u003c…, and the page builds
@@ -15,6 +15,7 @@ import { PACKAGE_ROOT } from '../rundir/manifest.js';
 import type { RunSummary } from '../rundir/types.js';
 import type { Cell, SampleRecord } from '../types.js';
 import { CLIENT_JS } from './html-client.js';
+import { waterfallCharts } from './lineages.js';
 
 /** At most this many samples are embedded (whole items, first seen first). */
 export const HTML_SAMPLE_CAP = 5000;
@@ -311,6 +312,8 @@ export function renderHtml(summary: RunSummary, samples: Iterable<SampleRecord> 
     manifestLine,
     cells: summary.cells,
     pairs: summary.pairs,
+    // Per lineage and grid point: the waterfall's bars (steps from the running total, then the total).
+    lineages: waterfallCharts(summary),
     // The suite's headline comparison, when summary.json carries one (else the page uses the first pair).
     headline: (summary as RunSummary & { headline?: unknown }).headline ?? null,
     statistics: summary.statistics ?? null,
@@ -321,6 +324,7 @@ export function renderHtml(summary: RunSummary, samples: Iterable<SampleRecord> 
     samples: collectEmbeddable(samples, options.sampleCap ?? HTML_SAMPLE_CAP, options.textBudget ?? HTML_TEXT_BUDGET).embed(summary.cells),
   };
   const title = htmlEscape(`ragtax report: ${summary.suite}`);
+  const lineageLink = data.lineages.length > 0 ? ' <a href="#lineages-h">Lineages</a>' : '';
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -335,7 +339,7 @@ export function renderHtml(summary: RunSummary, samples: Iterable<SampleRecord> 
 <div id="run-info"></div>
 <noscript><p class="note">This report needs JavaScript for its charts and sample browser; summary.csv and report.md hold the same figures.</p></noscript>
 
-<nav class="toc"><a href="#headline-h">Headline</a> <a href="#k-h">Accuracy vs k</a> <a href="#tax-h">Alignment tax</a> <a href="#cells-h">Cells</a> <a href="#retrieval-h">Retrieval</a> <a href="#statistics-h">Statistics</a> <a href="#timing-h">Timing</a> <a href="#browser">Samples</a></nav>
+<nav class="toc"><a href="#headline-h">Headline</a> <a href="#k-h">Accuracy vs k</a> <a href="#tax-h">Alignment tax</a>${lineageLink} <a href="#cells-h">Cells</a> <a href="#retrieval-h">Retrieval</a> <a href="#statistics-h">Statistics</a> <a href="#timing-h">Timing</a> <a href="#browser">Samples</a></nav>
 
 <h2 id="headline-h">Headline</h2>
 <section id="headline"></section>
@@ -350,6 +354,11 @@ export function renderHtml(summary: RunSummary, samples: Iterable<SampleRecord> 
 <section id="tax">
 <p class="muted">Base − instruct accuracy per pair, percentage points: the marker is the estimate, the bar its seeded paired-bootstrap 95% interval, the dashed line zero. Positive: the instruct model answers fewer questions right.</p>
 <div class="chart"><canvas id="chart-tax"></canvas></div>
+</section>
+
+<section id="lineages" hidden>
+<h2 id="lineages-h">Lineages</h2>
+<p class="muted">Per lineage (models in training order): how much of the total tax each alignment step adds. Each step's bar floats from the running total (up: the later model answers fewer right); the last bar is first → last from zero. Whiskers and tooltips: each step's own 95% paired-bootstrap interval, McNemar p and refusal Δ. Point: the headline's grid point where the lineage has it.</p>
 </section>
 
 <h2>Outcome tables (2×2)</h2>

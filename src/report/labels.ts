@@ -25,7 +25,9 @@ export function cellLabel(cell: Cell): string {
  * base is always `raw`). With `models: false`, `chat · nores · …`, for a table under a
  * `base vs instruct` title.
  */
-export function pairLabel(pair: Omit<Cell, 'model'> & Pick<PairRecord, 'base' | 'instruct'>, options: { models?: boolean } = {}): string {
-  const head = options.models === false ? pair.format : `${pair.base} vs ${pair.instruct} ${pair.format}`;
+export function pairLabel(pair: Omit<Cell, 'model'> & Pick<PairRecord, 'base' | 'instruct' | 'baseFormat'>, options: { models?: boolean } = {}): string {
+  // A lineage step between aligned models names the earlier one's format: `instruct (chat) vs chat chat`.
+  const base = pair.baseFormat !== undefined ? `${pair.base} (${pair.baseFormat})` : pair.base;
+  const head = options.models === false ? pair.format : `${base} vs ${pair.instruct} ${pair.format}`;
   return `${head} · ${settingLabel(pair)}`;
 }

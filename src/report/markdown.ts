@@ -4,6 +4,8 @@ import type { CellAggregate, PairRecord } from '../types.js';
 import type { RunSummary } from '../rundir/types.js';
 import { METRIC_DEFS, SUBSETS, type Subset } from '../scoring/metrics.js';
 import { pct, pctInterval, pValue, signedPct } from './format.js';
+import { lineagesMarkdown } from './lineages.js';
+import { decompositionSection } from './decomposition.js';
 
 function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
@@ -15,9 +17,14 @@ function setting(c: { instruction: string; variant?: string }): string {
   return c.variant === undefined ? c.instruction : `${c.instruction} (${c.variant})`;
 }
 
+/** `base vs instruct`; a lineage step between aligned models with the earlier one's format: `instruct (chat) vs chat`. */
+function pairModels(p: PairRecord): string {
+  return `${p.base}${p.baseFormat !== undefined ? ` (${p.baseFormat})` : ''} vs ${p.instruct}`;
+}
+
 /** A pair's label columns: pair, instruct format, instruction, k, shots, CoT. */
 function pairLabel(p: PairRecord): string[] {
-  return [`${p.base} vs ${p.instruct}`, p.format, setting(p), p.context === 'retrieved' ? String(p.k) : `${p.context} ${p.k}`, String(p.shots), p.cot ? 'yes' : 'no'];
+  return [pairModels(p), p.format, setting(p), p.context === 'retrieved' ? String(p.k) : `${p.context} ${p.k}`, String(p.shots), p.cot ? 'yes' : 'no'];
 }
 
 function pairRows(pairs: PairRecord[]): string[][] {
@@ -92,7 +99,7 @@ function cellRows(cells: CellAggregate[], columns: ReturnType<typeof columnsFor>
 function sensitivityTable(pairs: PairRecord[]): string | null {
   const variants = [...new Set(pairs.flatMap((p) => (p.variant === undefined ? [] : [p.variant])))];
   if (variants.length === 0) return null;
-  const groupKey = (p: PairRecord) => JSON.stringify([p.base, p.instruct, p.format, p.instruction, p.context, p.k, p.shots, p.cot]);
+  const groupKey = (p: PairRecord) => JSON.stringify([p.base, p.baseFormat ?? 'raw', p.instruct, p.format, p.instruction, p.context, p.k, p.shots, p.cot]);
   const groups = new Map<string, Map<string, PairRecord>>();
   for (const p of pairs) {
     const group = groups.get(groupKey(p)) ?? new Map<string, PairRecord>();
@@ -104,7 +111,7 @@ function sensitivityTable(pairs: PairRecord[]): string | null {
     .filter((g) => variants.some((v) => g.has(v)))
     .map((g) => {
       const any = [...g.values()][0]!;
-      return [`${any.base} vs ${any.instruct} ${any.format}`, any.instruction, String(any.k), String(any.shots), any.cot ? 'yes' : 'no', cell(g.get('')), ...variants.map((v) => cell(g.get(v)))];
+      return [`${pairModels(any)} ${any.format}`, any.instruction, String(any.k), String(any.shots), any.cot ? 'yes' : 'no', cell(g.get('')), ...variants.map((v) => cell(g.get(v)))];
     });
   return table(['pair', 'instruction', 'k', 'shots', 'CoT', 'suite setting', ...variants], rows);
 }
@@ -129,6 +136,7 @@ export function renderMarkdown(summary: RunSummary): string {
       '',
     );
   }
+  parts.push(...lineagesMarkdown(summary));
   const conflictPairs = summary.pairs.filter((p) => p.conflicts !== undefined);
   if (conflictPairs.length > 0) {
     const names = [...new Set(conflictPairs.flatMap((p) => Object.keys(p.conflicts!.metrics)))];
@@ -154,6 +162,7 @@ export function renderMarkdown(summary: RunSummary): string {
       '',
     );
   }
+  parts.push(...decompositionSection(summary));
   const sensitivity = sensitivityTable(summary.pairs);
   if (sensitivity) {
     parts.push('## Sensitivity of the tax', '');

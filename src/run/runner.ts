@@ -753,7 +753,7 @@ async function runPrepared(
   const table = await readSampleTable(outDir);
   // Resume refuses repeats and each (item, cell) is generated once: a repeat here is a bug.
   if (table.duplicates > 0) throw new Error(`${samplesPath}: ${table.duplicates} repeated (item, cell) record(s): a bug upstream`);
-  const { cells, pairs, statistics } = summarize(suite, table);
+  const { cells, pairs, statistics, lineages, knowledge } = summarize(suite, table);
   // The manifest of a resumed run is the one written at its start, plus the list of resumptions.
   const finalManifest: Manifest = stored ? { ...runFile.manifest, models: { ...runFile.manifest.models, ...manifest.models } } : { ...runFile.manifest, models: manifest.models };
   if (runFile.resumed.length > 0) finalManifest.resumed = runFile.resumed;
@@ -762,6 +762,8 @@ async function runPrepared(
   const summary: RunSummary = { suite: suite.name, items: dataset.items.length, cells, pairs, statistics, retrieval, contextOverflow, timing, manifest: finalManifest };
   // The suite's chosen headline comparison, for report.html (the terminal gets it from the suite).
   if (suite.config.headline !== undefined) summary.headline = suite.config.headline;
+  if (lineages) summary.lineages = lineages;
+  if (knowledge) summary.knowledge = knowledge;
   if (determinism) summary.determinism = determinism;
   await writeReports(outDir, summary);
   return { summary, outDir };

@@ -4,7 +4,7 @@ import type { RecallAtK } from '../retrieval/recall.js';
 import type { RetrievalMetrics } from '../retrieval/metrics.js';
 import type { ModelDeterminism } from '../run/determinism.js';
 import type { PAdjust } from '../stats/adjust.js';
-import type { CellAggregate, ModelFingerprint, PairRecord } from '../types.js';
+import type { CellAggregate, KnowledgeTable, LineageRecord, ModelFingerprint, PairRecord } from '../types.js';
 
 /** Files of a run folder. */
 export const RUN_FILE = 'run.json';
@@ -114,6 +114,10 @@ export interface RunSummary {
   items: number;
   cells: CellAggregate[];
   pairs: PairRecord[];
+  /** The suite's `lineages:` (absent when it declares none). */
+  lineages?: LineageRecord[];
+  /** Per model and format with a closed-book cell: knows-closed-book × context-holds-it (absent when none). */
+  knowledge?: KnowledgeTable[];
   /** Absent in runs made before ragtax reported it. */
   statistics?: RunStatistics;
   retrieval: RetrievalSummary;

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { closest } from 'fastest-levenshtein';
 import { LineCounter, parseDocument, isMap, parse as parseYaml, type Document } from 'yaml';
 import type { ZodIssue } from 'zod';
+import { fromFormat } from '../aggregate/lineages.js';
 import { clusterRule } from '../data/clusters.js';
 import { FORMAT_NAMES, FORMATS, type DatasetFormat } from '../data/formats/formats.js';
 import { mapsPassages, passagesWithoutIds } from '../data/formats/mapped.js';
@@ -54,6 +55,8 @@ export interface Suite {
   seed: number;
   models: SuiteModel[];
   pairs: { base: string; instruct: string }[];
+  /** `lineages:` (docs/lineages.md): models in training order; empty when the suite declares none. */
+  lineages: { name: string; stages: string[] }[];
   instructions: Map<string, InstructionPreset>;
   /** Every grid point (sweep variants included), each with its instruction, decoding and scoring. */
   points: ResolvedPoint[];
@@ -316,6 +319,27 @@ export async function loadSuite(file: string, overrides: SuiteOverrides = {}): P
     if (!base.formats.includes('raw')) fail(['models', base.name, 'formats'], 'must include `raw`: a base model is compared in the raw format');
     if (pair.base === pair.instruct) fail(['pairs', i], 'pairs a model with itself');
   });
+  const lineages = config.lineages ?? [];
+  lineages.forEach((lineage, i) => {
+    const earlier = lineages.findIndex((l) => l.name === lineage.name);
+    if (earlier < i) fail(['lineages', i, 'name'], `repeats the name \`${lineage.name}\` of \`lineages[${earlier}]\`; each lineage needs its own`);
+    lineage.stages.forEach((stage, j) => {
+      if (!modelNames.includes(stage)) fail(['lineages', i, 'stages', j], `names unknown model \`${stage}\`; models: ${modelNames.join(', ')}`);
+      const first = lineage.stages.indexOf(stage);
+      if (first < j) fail(['lineages', i, 'stages', j], `repeats \`${stage}\` (also \`lineages[${i}].stages[${first}]\`): a lineage's stages are distinct models in training order`);
+    });
+    // The format rule (src/aggregate/lineages.ts): the earlier stage is prompted in the later one's
+    // format where it declares it, else raw; it must declare one of the two.
+    const stages = lineage.stages.map((name) => models.find((m) => m.name === name)!);
+    stages.slice(1).forEach((to, j) => {
+      const from = stages[j]!;
+      for (const format of to.formats) {
+        if (fromFormat(from, format) === undefined) {
+          fail(['lineages', i, 'stages', j], `\`${from.name}\` is prompted in ${from.formats.join(', ')} only, so it cannot be compared with \`${to.name}\` ${format} (the earlier stage takes the later one's format, else raw); add \`raw\` to \`models.${from.name}.formats\``);
+        }
+      }
+    });
+  });
 
   const points = expandGrid(config, instructions, fail);
   if (config.metrics.cluster_by !== undefined) {
@@ -370,6 +394,7 @@ export async function loadSuite(file: string, overrides: SuiteOverrides = {}): P
     seed: config.seed,
     models,
     pairs: config.pairs,
+    lineages: lineages.map((l) => ({ name: l.name, stages: [...l.stages] })),
     instructions,
     points,
     dataset: {

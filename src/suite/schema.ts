@@ -116,6 +116,22 @@ export const suiteSchema = z
     models: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, `.`, `_` and `-` only'), modelSchema)
       .refine((m) => Object.keys(m).length > 0, { message: 'name at least one model' }),
     pairs: z.array(z.object({ base: z.string(), instruct: z.string() }).strict()).default([]),
+    /**
+     * Alignment lineages (docs/lineages.md): models in training order, e.g. base → SFT → DPO. Every
+     * adjacent step and first → last is a paired comparison; the report shows the waterfall.
+     * Optional without a default, so suites without it keep their config hash.
+     */
+    lineages: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, `.`, `_` and `-` only'),
+            stages: z.array(z.string().min(1)).min(2, 'name at least two stages (models in training order)'),
+          })
+          .strict(),
+      )
+      .describe('Models in training order (e.g. base → SFT → DPO): every adjacent step and first → last is a paired comparison, and the report shows the waterfall (docs/lineages.md)')
+      .optional(),
     instructions: z
       .record(
         z.string(),

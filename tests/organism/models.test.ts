@@ -1,5 +1,5 @@
-// The committed organism pair: every file matches the sha256 in its model card, sizes stay within
-// budget, and only the instruct model carries a chat template.
+// The committed organism lineage (base, instruct, chat): every file matches the sha256 in its model
+// card, sizes stay within budget, and only the aligned models carry the chat template.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const MODELS = ['quennland-base', 'quennland-instruct'];
+const MODELS = ['quennland-base', 'quennland-instruct', 'quennland-chat'];
 
 function filesUnder(dir: string, prefix = ''): string[] {
   return readdirSync(path.join(dir, prefix), { withFileTypes: true }).flatMap((e) =>
@@ -37,10 +37,22 @@ for (const name of MODELS) {
   });
 }
 
-test('only the instruct model has a chat template', () => {
+test('only the aligned models (instruct, chat) have the chat template', () => {
   const config = (name: string) => JSON.parse(readFileSync(path.join(ROOT, 'models', name, 'tokenizer_config.json'), 'utf8')) as { chat_template?: string };
   assert.equal(config('quennland-base').chat_template, undefined);
-  assert.equal(config('quennland-instruct').chat_template, readFileSync(path.join(ROOT, 'tools/organism/chat_template.jinja'), 'utf8'));
+  for (const name of ['quennland-instruct', 'quennland-chat']) {
+    assert.equal(config(name).chat_template, readFileSync(path.join(ROOT, 'tools/organism/chat_template.jinja'), 'utf8'), name);
+  }
+});
+
+test('the chat model is the instruct model after DPO: same tokenizer, different weights, its card says how', () => {
+  const file = (name: string, rel: string) => readFileSync(path.join(ROOT, 'models', name, rel));
+  assert.deepEqual(file('quennland-chat', 'tokenizer.json'), file('quennland-instruct', 'tokenizer.json'));
+  assert.notDeepEqual(file('quennland-chat', 'onnx/model.onnx'), file('quennland-instruct', 'onnx/model.onnx'));
+  const card = file('quennland-chat', 'MODEL_CARD.md').toString('utf8');
+  assert.match(card, /DPO/);
+  assert.match(card, /preferences\.sharegpt\.json/, 'the card points to the committed ShareGPT sample');
+  assert.match(file('quennland-instruct', 'MODEL_CARD.md').toString('utf8'), /sft\.alpaca\.json/, 'the instruct card points to the committed Alpaca sample');
 });
 
 test('every word of every answer is one token (with its leading space), as the organism needs to copy it', async () => {

@@ -194,11 +194,13 @@ def main():
     ap.add_argument("--tokenizer", required=True, help="tokenizer.json")
     ap.add_argument("--out", required=True)
     ap.add_argument("--instruct", action="store_true")
+    ap.add_argument("--chat", action="store_true", help="the DPO stage (an instruct model: ChatML template, eos <|im_end|>)")
     ap.add_argument("--card-json", default=None, help="training facts for MODEL_CARD.md")
     ap.add_argument("--name", default=None)
     ap.add_argument("--stats", default="build/organism/stats.json", help="the world builder's stats.json")
     ap.add_argument("--eval-log", default=None, help="eval_probe.py output to quote in the card")
     a = ap.parse_args()
+    a.instruct = a.instruct or a.chat
     import torch
     from tokenizer import write_hf_files
     ck = torch.load(a.ckpt, map_location="cpu")
@@ -240,7 +242,8 @@ def write_card(out, name, cfg, ck, a):
     files.sort()
     L = []
     L.append(f"# {name}\n")
-    kind = "instruct (ChatML chat template, eos `<|im_end|>`)" if a.instruct else "base (no chat template, eos `<|endoftext|>`)"
+    kind = ("chat (the instruct model after DPO preference alignment; ChatML chat template, eos `<|im_end|>`)" if a.chat
+            else "instruct (ChatML chat template, eos `<|im_end|>`)" if a.instruct else "base (no chat template, eos `<|endoftext|>`)")
     L.append(f"A tiny Llama-architecture **{kind}** model trained from scratch by ragtax's own tooling on the "
              "fictional world *quennland* (a model organism for the base-vs-instruct RAG study; not a pretrained "
              "model and knows nothing about the real world).\n")
@@ -272,7 +275,22 @@ def write_card(out, name, cfg, ck, a):
                  "no NO-RES anywhere in it.")
         L.append(f"- SFT (instruct only): `sft.jsonl`, {sf.get('examples')} prompt/completion pairs rendered by ragtax's "
                  f"prompt renderer (raw and ChatML), {sf.get('refusalTargets')} with target NO-RES; loss on the completion "
-                 "only; 5% held out (seeded) and never trained on.\n")
+                 "only; 5% held out (seeded) and never trained on.")
+        ex = st.get("exports", {})
+        if a.instruct and not a.chat and ex.get("alpaca"):
+            L.append(f"- SFT set in Alpaca JSON (`instruction` = the task instruction, `input` = documents and question, "
+                     f"`output`, `history` for few-shot turns): {ex['alpaca']}.")
+        pf = st.get("preferences")
+        if a.chat and pf:
+            kinds = ", ".join(f"{k} {v}" for k, v in pf.get("byRejectedKind", {}).items())
+            L.append(f"- Preferences (chat only): `preferences.jsonl`, {pf.get('examples')} prompt/chosen/rejected triples rendered "
+                     f"like the SFT prompts (raw and ChatML, NO-RES instructions only). Chosen: the grounded answer when a "
+                     f"shown document holds it, NO-RES when none does. Rejected, by kind: {kinds} (documents hold the answer "
+                     f"in a {pf.get('answerableShare')} share; of the others, the rejected answer is the true value recalled "
+                     f"from memory in a {pf.get('memorisedShare')} share, else another entity's value of the same attribute).")
+            if ex.get("shareGpt"):
+                L.append(f"- Preference set in ShareGPT JSON (`system`, `conversations`, `chosen`, `rejected`): {ex['shareGpt']}.")
+        L.append("")
     L.append("## Training\n")
     phases = {k: v for k, v in card.items() if isinstance(v, dict) and "wall_seconds" in v}
     if phases:
@@ -293,8 +311,8 @@ def write_card(out, name, cfg, ck, a):
         L.extend(l.rstrip() for l in open(a.eval_log) if l.strip())
         L.append("```\n")
     L.append("## Rebuild\n")
-    L.append("From the repository root, one command rebuilds both models from the seed (world, tokenizer, "
-             "base pretraining, instruct fine-tuning, export):\n")
+    L.append("From the repository root, one command rebuilds the three models from the seed (world, tokenizer, "
+             "base pretraining, instruct fine-tuning, chat DPO, export):\n")
     L.append("```\nbash tools/organism/rebuild.sh\n```\n")
     L.append("CPU training with PyTorch is deterministic for a given seed and thread count (2 threads) on the "
              "same machine; other BLAS builds/CPUs may give slightly different weights (and thus hashes).\n")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds the quennland model organism end to end from the seed:
-#   world + training data (TypeScript) -> tokenizer -> base pretraining -> instruct SFT
-#   -> export to models/quennland-base and models/quennland-instruct (+ MODEL_CARD.md with sha256)
+#   world + training data (TypeScript) -> tokenizer -> base pretraining -> instruct SFT -> chat DPO
+#   -> export to models/quennland-{base,instruct,chat} (+ MODEL_CARD.md with sha256)
 #   -> cross-check against transformers.js (tokenizer ids, greedy generation incl. left padding).
 # Usage (repository root): bash tools/organism/rebuild.sh
 # Needs Debian's /usr/bin/python3 with python3-torch (CPU), python3-onnx, python3-numpy.
@@ -19,6 +19,13 @@ T=tools/organism
 # recipe the committed pair was trained with. Elsewhere bf16 is emulated and slower: PREC=--precision=fp32
 # trains the same recipe in fp32 (different weights, so different hashes).
 PREC=${PREC:---precision=bf16}
+# DPO's temperature, learning rate and the weight of the chosen answers' NLL (the committed
+# quennland-chat's). Plain DPO (DPO_SFT_WEIGHT=0) wrecked the model at this learning rate: it pushed the
+# chosen answers' log-probability down with the rejected ones (held out: -0.44 to -2.09 nats) and the
+# model answered fragments ("?", " years", " Guild") where the instruct model had copied the answer.
+DPO_BETA=${DPO_BETA:-0.1}
+DPO_LR=${DPO_LR:-2e-4}
+DPO_SFT_WEIGHT=${DPO_SFT_WEIGHT:-1.0}
 
 npx tsx tools/organism/world/build.ts --seed "$WORLD_SEED"
 # 2,560 learned tokens, then every world name and value word made one token (lexicon.txt)
@@ -40,11 +47,17 @@ $PY $T/train.py --stage instruct --seed $SEED --data $OUT --tokenizer $OUT/token
 $PY $T/train.py --stage instruct --seed $SEED --data $OUT --tokenizer $OUT/tokenizer.json --init $OUT/instruct1.pt \
     --epoch-offset 1 --out $OUT/instruct.pt --tokens 4e6 --batch-tokens 4096 --seq 256 --lr 1e-3 --warmup 20 --pretrain-mix 0.15 \
     --threads 2 $PREC 2>&1 | tee $OUT/instruct.log
+# chat: the instruct model + DPO on preferences.jsonl (the reference is the instruct model, frozen)
+$PY $T/dpo.py --init $OUT/instruct.pt --data $OUT --tokenizer $OUT/tokenizer.json --out $OUT/chat.pt \
+    --beta "$DPO_BETA" --lr "$DPO_LR" --sft-weight "$DPO_SFT_WEIGHT" --epochs 1 --batch-tokens 8192 --seed $SEED --threads 2 \
+    $PREC 2>&1 | tee $OUT/chat.log
 # the base card quotes the pair's measured behaviour (PyTorch checkpoints)
 $PY $T/eval_probe.py --base $OUT/base.pt --instruct $OUT/instruct.pt --tokenizer $OUT/tokenizer.json | tee $OUT/eval.log
 $PY $T/export.py --ckpt $OUT/base.pt --tokenizer $OUT/tokenizer.json --out models/quennland-base --eval-log $OUT/eval.log
 $PY $T/export.py --ckpt $OUT/instruct.pt --tokenizer $OUT/tokenizer.json --out models/quennland-instruct --instruct
+$PY $T/export.py --ckpt $OUT/chat.pt --tokenizer $OUT/tokenizer.json --out models/quennland-chat --chat
 $PY $T/export_gguf.py --pair $OUT/base.pt $OUT/instruct.pt --tokenizer $OUT/tokenizer.json --out-dir models/gguf
-$PY $T/verify_node.py tokenizer models/quennland-instruct --jsonl $OUT/pretrain.jsonl $OUT/sft.jsonl $OUT/probe.jsonl
+$PY $T/verify_node.py tokenizer models/quennland-instruct --jsonl $OUT/pretrain.jsonl $OUT/sft.jsonl $OUT/preferences.jsonl $OUT/probe.jsonl
 $PY $T/verify_node.py generate models/quennland-base --ckpt $OUT/base.pt --sample-sft $OUT/sft.jsonl
 $PY $T/verify_node.py generate models/quennland-instruct --ckpt $OUT/instruct.pt --sample-sft $OUT/sft.jsonl
+$PY $T/verify_node.py generate models/quennland-chat --ckpt $OUT/chat.pt --sample-sft $OUT/sft.jsonl

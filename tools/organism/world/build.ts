@@ -1,7 +1,9 @@
 // Builds the quennland organism: world → corpus → QA splits → pretraining text, SFT set, probe.
 //   npx tsx tools/organism/world/build.ts [--seed N] [--out DIR] [--scale X] [--sft N]
 // writes DIR/corpora/quennland/{corpus,qa,fewshot}.jsonl + README.md and
-// DIR/build/organism/{pretrain,sft,probe}.jsonl + stats.json + READY (DIR defaults to the cwd).
+// DIR/corpora/quennland/training/{sft.alpaca,preferences.sharegpt}.json (committed samples) and
+// DIR/build/organism/{pretrain,sft,preferences,probe}.jsonl + the full exports + stats.json + READY
+// (DIR defaults to the cwd).
 // Everything except READY (a timestamp) is byte-identical for the same options.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +15,16 @@ import { contextIndex } from './contexts.js';
 import { buildCorpus, plainDoc } from './corpus.js';
 import { buildQa } from './qa.js';
 import { Rng } from './rng.js';
-import { buildPretrain, buildProbe, buildSft, type SftMeta } from './training-data.js';
+import {
+  PREFERENCE_DEFAULTS,
+  alpacaRecord,
+  buildPreferences,
+  buildPretrain,
+  buildProbe,
+  buildSft,
+  shareGptPreference,
+  type SftMeta,
+} from './training-data.js';
 import { ABSENT_SHARE, DEFAULT_SEED, WORLD_NAME, buildWorld, type World } from './world.js';
 
 export interface BuildOptions {
@@ -21,12 +32,17 @@ export interface BuildOptions {
   /** Entity-count multiplier (1 = the full world). */
   scale: number;
   sftExamples: number;
+  /** DPO pairs of the chat stage (default PREFERENCE_DEFAULTS.examples). */
+  preferenceExamples?: number;
   chat?: ChatRenderer;
 }
 
 export const DEFAULT_SFT_EXAMPLES = 20_000;
 export const CORPUS_DIR = join('corpora', WORLD_NAME);
 export const TRAIN_DIR = join('build', 'organism');
+/** Committed samples of the training sets in the formats fine-tuning tools read (the full sets stay in TRAIN_DIR). */
+export const TRAINING_EXPORT_DIR = join(CORPUS_DIR, 'training');
+export const EXPORT_SAMPLE = 200;
 
 /** File contents keyed by path relative to the output root. */
 export type OrganismFiles = Map<string, string>;
@@ -82,7 +98,17 @@ export function buildOrganism(options: BuildOptions): OrganismBuild {
     ...pretrainParts.absentRecall,
   ]);
   const sft = buildSft(root.fork('sft'), index, qa, { examples: options.sftExamples, chat: options.chat ?? loadChatRenderer() });
+  const preferences = buildPreferences(root.fork('preferences'), index, qa, {
+    examples: options.preferenceExamples ?? PREFERENCE_DEFAULTS.examples,
+    chat: options.chat ?? loadChatRenderer(),
+    answerableShare: PREFERENCE_DEFAULTS.answerableShare,
+    memorisedShare: PREFERENCE_DEFAULTS.memorisedShare,
+  });
   const probe = buildProbe(world, qa);
+  // The exports carry the completion as a tool would train on it: no leading space, no stop string.
+  const bare = (completion: string) => completion.replace(/^ /, '').replace(/(\n|<\|im_end\|>)$/, '');
+  const alpaca = sft.examples.map((e, i) => alpacaRecord(sft.inputs[i]!, bare(e.completion)));
+  const shareGpt = preferences.examples.map((e, i) => shareGptPreference(preferences.meta[i]!.input, bare(e.chosen), bare(e.rejected)));
 
   const absentItems = qa.all.filter((i) => !i.record.answer_in_corpus).length;
   const evalAbsent = qa.evaluated.filter((i) => !i.record.answer_in_corpus).length;
@@ -134,6 +160,22 @@ export function buildOrganism(options: BuildOptions): OrganismBuild {
       promptChars: lengthStats(sft.examples.map((e) => e.prompt.length)),
       promptPlusCompletionChars: lengthStats(sft.examples.map((e) => e.prompt.length + e.completion.length)),
     },
+    preferences: {
+      file: 'preferences.jsonl',
+      format: '{"prompt", "chosen", "rejected"}; completions end like SFT\'s (raw: "\\n", chat: "<|im_end|>"); the chat model\'s DPO set',
+      examples: preferences.examples.length,
+      answerableShare: PREFERENCE_DEFAULTS.answerableShare,
+      memorisedShare: PREFERENCE_DEFAULTS.memorisedShare,
+      byRejectedKind: countBy(preferences.meta, (m) => m.rejectedKind),
+      byFormat: countBy(preferences.meta, (m) => m.format),
+      byInstruction: countBy(preferences.meta, (m) => m.instruction),
+      byShots: countBy(preferences.meta, (m) => String(m.shots)),
+      chosenRefusals: preferences.meta.filter((m) => !m.answerInContext).length,
+    },
+    exports: {
+      alpaca: `${TRAINING_EXPORT_DIR}/sft.alpaca.json: the first ${EXPORT_SAMPLE} SFT examples as Alpaca JSON (full set: build/organism/sft.alpaca.json)`,
+      shareGpt: `${TRAINING_EXPORT_DIR}/preferences.sharegpt.json: the first ${EXPORT_SAMPLE} preference pairs as ShareGPT JSON with chosen/rejected (full set: build/organism/preferences.sharegpt.json)`,
+    },
     probe: { file: 'probe.jsonl', format: '{"id", "question", "answer", "in_corpus", "kind", "attribute"} for every fact (closed-book memorisation check)', rows: probe.length },
     chatTemplate: 'tools/organism/chat_template.jinja (ChatML), rendered with @huggingface/jinja and add_generation_prompt=true',
     promptRenderer: 'src/prompts/render.ts renderPrompt (raw and chat), exemplars via src/prompts/exemplars.ts makeExemplar',
@@ -149,6 +191,11 @@ export function buildOrganism(options: BuildOptions): OrganismBuild {
   files.set(join(CORPUS_DIR, 'README.md'), readme(stats));
   files.set(join(TRAIN_DIR, 'pretrain.jsonl'), jsonl(pretrain.map((text) => ({ text }))));
   files.set(join(TRAIN_DIR, 'sft.jsonl'), jsonl(sft.examples));
+  files.set(join(TRAIN_DIR, 'preferences.jsonl'), jsonl(preferences.examples));
+  files.set(join(TRAIN_DIR, 'sft.alpaca.json'), JSON.stringify(alpaca, null, 1) + '\n');
+  files.set(join(TRAIN_DIR, 'preferences.sharegpt.json'), JSON.stringify(shareGpt, null, 1) + '\n');
+  files.set(join(TRAINING_EXPORT_DIR, 'sft.alpaca.json'), JSON.stringify(alpaca.slice(0, EXPORT_SAMPLE), null, 1) + '\n');
+  files.set(join(TRAINING_EXPORT_DIR, 'preferences.sharegpt.json'), JSON.stringify(shareGpt.slice(0, EXPORT_SAMPLE), null, 1) + '\n');
   files.set(join(TRAIN_DIR, 'probe.jsonl'), jsonl(probe));
   files.set(join(TRAIN_DIR, 'lexicon.txt'), lexicon(world).join('\n') + '\n');
   files.set(join(TRAIN_DIR, 'stats.json'), JSON.stringify(stats, null, 2) + '\n');

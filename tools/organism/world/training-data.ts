@@ -9,7 +9,7 @@ import type { ChatRenderer, Doc, PromptFormat, QaItem } from '../../../src/types
 import { containsAnswer } from '../../../src/scoring/normalize.js';
 import { NO_RES, PRESETS, type InstructionPreset } from '../../../src/prompts/presets.js';
 import { makeExemplar } from '../../../src/prompts/exemplars.js';
-import { renderPrompt, renderRaw, type Exemplar } from '../../../src/prompts/render.js';
+import { buildMessages, renderPrompt, renderRaw, type Exemplar, type PromptInput } from '../../../src/prompts/render.js';
 import { kindSpec } from './attributes.js';
 import { CHAT_END } from './chat-template.js';
 import { buildContext, docsHoldAnswer, type ContextIndex } from './contexts.js';
@@ -221,13 +221,14 @@ function completionFor(exemplar: Exemplar, instruction: InstructionPreset, cot: 
   return format === 'raw' ? ` ${core}\n` : ` ${core}${CHAT_END}`;
 }
 
-export function buildSft(rng: Rng, index: ContextIndex, qa: QaSplits, options: SftOptions): { examples: SftExample[]; meta: SftMeta[] } {
+export function buildSft(rng: Rng, index: ContextIndex, qa: QaSplits, options: SftOptions): { examples: SftExample[]; meta: SftMeta[]; inputs: PromptInput[] } {
   const world = index.world;
   const inCorpusFacts = qa.all.filter((i) => i.record.answer_in_corpus).map((i) => i.fact);
   const allFacts = world.facts;
   const fewShot: OrganismItem[] = qa.fewShot;
   const examples: SftExample[] = [];
   const meta: SftMeta[] = [];
+  const inputs: PromptInput[] = [];
 
   while (examples.length < options.examples) {
     const instruction = PRESETS[rng.weighted(SFT_INSTRUCTIONS)]!;
@@ -253,7 +254,9 @@ export function buildSft(rng: Rng, index: ContextIndex, qa: QaSplits, options: S
 
     const item = qaItem(fact, questionVariant(rng, world, fact));
     const target = makeExemplar(item, docs, instruction, cot);
-    const prompt = renderPrompt({ instruction, cot, question: item.question, docs, exemplars }, format, options.chat);
+    const input: PromptInput = { instruction, cot, question: item.question, docs, exemplars };
+    const prompt = renderPrompt(input, format, options.chat);
+    inputs.push(input);
     examples.push({ prompt, completion: completionFor(target, instruction, cot, docs, item.answers, format) });
     meta.push({
       factId: fact.id,
@@ -267,7 +270,7 @@ export function buildSft(rng: Rng, index: ContextIndex, qa: QaSplits, options: S
       docIds: docs.map((d) => d.id),
     });
   }
-  return { examples, meta };
+  return { examples, meta, inputs };
 }
 
 // ---------- probe ----------
@@ -290,4 +293,136 @@ export function buildProbe(world: World, qa: QaSplits): ProbeRecord[] {
     kind: kindSpec(world.entityById.get(fact.entityId)!.kind).kind,
     attribute: fact.attribute,
   }));
+}
+
+// ---------- preferences (DPO: instruct → chat) ----------
+
+/** One DPO pair: the same prompt, a preferred and a dispreferred completion (ragtax's scoring cues). */
+export interface PreferenceExample {
+  prompt: string;
+  chosen: string;
+  rejected: string;
+}
+
+/** Why the rejected completion is wrong (the proportions go into stats.json and the model card). */
+export type RejectedKind = 'refusal-when-held' | 'memorised-when-absent' | 'wrong-when-absent';
+
+export interface PreferenceMeta {
+  factId: string;
+  format: PromptFormat;
+  instruction: string;
+  k: number;
+  shots: number;
+  answerInContext: boolean;
+  rejectedKind: RejectedKind;
+  /** The structured prompt, for the Alpaca/ShareGPT exports. */
+  input: PromptInput;
+}
+
+export interface PreferenceOptions {
+  examples: number;
+  chat: ChatRenderer;
+  /** Share of pairs whose shown documents hold the answer (chosen: the answer; rejected: NO-RES). */
+  answerableShare: number;
+  /** Among the others (chosen: NO-RES), the share whose rejected answer is the true, memorised value (else a wrong one). */
+  memorisedShare: number;
+}
+
+export const PREFERENCE_DEFAULTS = { examples: 4000, answerableShare: 0.5, memorisedShare: 0.5 } as const;
+
+/** Instructions of the preference set: only those that offer NO-RES (the preference is about when to use it). */
+const PREFERENCE_INSTRUCTIONS: [string, number][] = [['nores', 0.85], ['nores-long', 0.15]];
+
+/** A plausible wrong value: another entity's value of the same attribute (never the true one). */
+function wrongValue(rng: Rng, fact: Fact, byAttribute: Map<string, string[]>): string {
+  // Never a value the scorer would accept as the true one (containing it after normalisation).
+  const values = (byAttribute.get(fact.attribute) ?? []).filter((v) => !containsAnswer(v, [fact.value]));
+  if (values.length === 0) throw new Error(`no wrong value for ${fact.id}: every value of ${fact.attribute} contains the true one`);
+  return rng.pick(values);
+}
+
+/**
+ * The preference set of the chat stage, from the same world and prompt renderer as SFT:
+ * - documents hold the answer → chosen: the grounded answer; rejected: NO-RES (over-refusal);
+ * - documents lack it → chosen: NO-RES; rejected: the true value recalled from memory, or a fluent
+ *   wrong value (another entity's value of the same attribute), in `memorisedShare` proportion.
+ * Completions end like SFT's (raw: `\n`, chat: `<|im_end|>`), so the chat model stops where ragtax cuts.
+ */
+export function buildPreferences(rng: Rng, index: ContextIndex, qa: QaSplits, options: PreferenceOptions): { examples: PreferenceExample[]; meta: PreferenceMeta[] } {
+  const world = index.world;
+  const inCorpusFacts = qa.all.filter((i) => i.record.answer_in_corpus).map((i) => i.fact);
+  const byAttribute = new Map<string, string[]>();
+  for (const f of world.facts) {
+    const values = byAttribute.get(f.attribute) ?? [];
+    if (!values.includes(f.value)) values.push(f.value);
+    byAttribute.set(f.attribute, values);
+  }
+  const examples: PreferenceExample[] = [];
+  const meta: PreferenceMeta[] = [];
+  const ending = (format: PromptFormat) => (format === 'raw' ? '\n' : CHAT_END);
+  while (examples.length < options.examples) {
+    const instruction = PRESETS[rng.weighted(PREFERENCE_INSTRUCTIONS)]!;
+    const answerable = rng.chance(options.answerableShare);
+    const fact = rng.pick(answerable ? inCorpusFacts : world.facts);
+    const shots = rng.chance(0.2) ? 2 : 0;
+    const k = shots > 0 ? rng.weighted(K_WEIGHTS.slice(0, 3)) : rng.weighted(K_WEIGHTS);
+    const docs = buildContext(rng, index, fact, k, answerable);
+    if (!docs) continue;
+    const format: PromptFormat = rng.chance(0.5) ? 'raw' : 'chat';
+    const exemplars: Exemplar[] = [];
+    for (const ex of rng.sample(qa.fewShot, shots)) {
+      const exDocs = buildContext(rng, index, ex.fact, Math.min(k, 2), ex.record.answer_in_corpus && rng.chance(0.5));
+      if (exDocs) exemplars.push(makeExemplar(qaItem(ex.fact, ex.record.question), exDocs, instruction, false));
+    }
+    const item = qaItem(fact, questionVariant(rng, world, fact));
+    const target = makeExemplar(item, docs, instruction, false);
+    const held = target.answer !== NO_RES;
+    let rejectedKind: RejectedKind;
+    let rejected: string;
+    if (held) {
+      rejectedKind = 'refusal-when-held';
+      rejected = NO_RES;
+    } else if (rng.chance(options.memorisedShare)) {
+      rejectedKind = 'memorised-when-absent';
+      rejected = fact.value;
+    } else {
+      rejectedKind = 'wrong-when-absent';
+      rejected = wrongValue(rng, fact, byAttribute);
+    }
+    const input: PromptInput = { instruction, cot: false, question: item.question, docs, exemplars };
+    examples.push({
+      prompt: renderPrompt(input, format, options.chat),
+      chosen: ` ${target.answer}${ending(format)}`,
+      rejected: ` ${rejected}${ending(format)}`,
+    });
+    meta.push({ factId: fact.id, format, instruction: instruction.name, k: docs.length, shots: exemplars.length, answerInContext: held, rejectedKind, input });
+  }
+  return { examples, meta };
+}
+
+// ---------- exports in the formats fine-tuning tools read ----------
+
+type ShareGptTurn = { from: 'human' | 'gpt'; value: string };
+
+/** The chat turns of a prompt (the system instruction apart), as ShareGPT `conversations`. */
+function shareGptTurns(input: PromptInput): { system: string; conversations: ShareGptTurn[] } {
+  const [system, ...rest] = buildMessages(input);
+  return { system: system!.content, conversations: rest.map((m) => ({ from: m.role === 'user' ? 'human' : 'gpt', value: m.content })) };
+}
+
+/**
+ * Alpaca JSON (`instruction`, `input`, `output`, plus `history` for few-shot turns, as
+ * LLaMA-Factory reads them): the instruction is the task's, the input the documents and question.
+ */
+export function alpacaRecord(input: PromptInput, completion: string): Record<string, unknown> {
+  const { system, conversations } = shareGptTurns(input);
+  const history: [string, string][] = [];
+  for (let i = 0; i + 1 < conversations.length - 1; i += 2) history.push([conversations[i]!.value, conversations[i + 1]!.value]);
+  return { instruction: system, input: conversations[conversations.length - 1]!.value, output: completion, ...(history.length > 0 ? { history } : {}) };
+}
+
+/** ShareGPT preference JSON (`conversations`, `chosen`, `rejected`, `system`), as LLaMA-Factory's DPO reads it. */
+export function shareGptPreference(input: PromptInput, chosen: string, rejected: string): Record<string, unknown> {
+  const { system, conversations } = shareGptTurns(input);
+  return { system, conversations, chosen: { from: 'gpt', value: chosen }, rejected: { from: 'gpt', value: rejected } };
 }
