@@ -112,7 +112,9 @@ async function main(): Promise<void> {
   const ragtax: Peer = viaModel((b) => (b === 1 ? ragtax1 : ragtax16));
 
   const ort = (await import('onnxruntime-node')) as typeof import('onnxruntime-node');
-  const session = await ort.InferenceSession.create(path.join(MODEL, 'onnx/model.onnx'));
+  // The same thread pool as ragtax's session (the physical cores; onnxruntime-node's own default ran one thread here).
+  const { transformersThreads } = await import('../src/models/transformers/settings.js');
+  const session = await ort.InferenceSession.create(path.join(MODEL, 'onnx/model.onnx'), { intraOpNumThreads: transformersThreads(undefined), interOpNumThreads: 1 });
   const config = JSON.parse(readFileSync(path.join(MODEL, 'config.json'), 'utf8')) as { num_hidden_layers: number; num_key_value_heads: number; head_dim: number };
   /** The floor: left-padded greedy decoding with the KV cache, nothing but session.run and argmax. */
   const ortRaw: Peer = async (batch, prompts) => {

@@ -4,10 +4,14 @@
 // earlier checkout, built) is measured in the same alternation, so that the two sides share the
 // machine's load; every row carries the load average before and after it.
 //
-//   npx tsx scripts/bench-quickstart.ts [--runs 3] [--baseline /path/to/other/tree] [--out benchmarks]
+//   npx tsx scripts/bench-quickstart.ts [--runs 3] [--baseline /path/to/other/tree] [--models a,b] [--out benchmarks]
+//
+// --models runs only those models of the quickstart (`ragtax run --models`), e.g. `base,instruct` to
+// time the same work on a tree whose quickstart had fewer models.
 //
 // Each tree must be built (`npm run build`): its bin/ragtax.js is what runs, as `npm start` does
-// (npm's own start, 0.1–0.2 s, is not included). Writes <out>/quickstart.md and .json.
+// (npm's own start, 0.1–0.2 s, is not included). Writes <out>/quickstart.md and .json
+// (quickstart-<models>.md with --models).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,6 +25,7 @@ function arg(name: string, fallback: string): string {
 const ROOT = path.resolve(import.meta.dirname, '..');
 const runs = Number(arg('runs', '3'));
 const baseline = arg('baseline', '');
+const models = arg('models', '');
 const outDir = path.resolve(arg('out', path.join(ROOT, 'benchmarks')));
 const trees: { label: string; root: string }[] = [{ label: 'this tree', root: ROOT }, ...(baseline ? [{ label: 'baseline', root: path.resolve(baseline) }] : [])];
 const log = (m: string) => process.stderr.write(`${m}\n`);
@@ -43,7 +48,7 @@ function runOnce(tree: { label: string; root: string }, mode: 'cold' | 'warm', c
   rmSync(out, { recursive: true });
   const loadBefore = load();
   const started = performance.now();
-  const r = spawnSync(process.execPath, [path.join(tree.root, 'bin/ragtax.js'), 'run', 'suites/quickstart.yaml', '--out', out, '--quiet'], {
+  const r = spawnSync(process.execPath, [path.join(tree.root, 'bin/ragtax.js'), 'run', 'suites/quickstart.yaml', '--out', out, '--quiet', ...(models ? ['--models', models] : [])], {
     cwd: tree.root,
     encoding: 'utf8',
     env: { ...process.env, RAGTAX_CACHE_DIR: cacheDir },
@@ -53,14 +58,14 @@ function runOnce(tree: { label: string; root: string }, mode: 'cold' | 'warm', c
   const summary = JSON.parse(readFileSync(path.join(out, 'summary.json'), 'utf8')) as {
     timing: { totalSeconds: number; models: Record<string, { generatedSamples: number; cachedSamples: number }> };
   };
-  const models = Object.values(summary.timing.models);
+  const perModel = Object.values(summary.timing.models);
   return {
     tree: tree.label,
     mode,
     seconds,
     runSeconds: summary.timing.totalSeconds,
-    generated: models.reduce((s, m) => s + m.generatedSamples, 0),
-    cached: models.reduce((s, m) => s + m.cachedSamples, 0),
+    generated: perModel.reduce((s, m) => s + m.generatedSamples, 0),
+    cached: perModel.reduce((s, m) => s + m.cachedSamples, 0),
     loadBefore,
     loadAfter: load(),
   };
@@ -104,7 +109,7 @@ const fmt = (x: number) => x.toFixed(2);
 const md = [
   '# Quickstart: cold and warm',
   '',
-  `\`npx tsx scripts/bench-quickstart.ts --runs ${runs}${baseline ? ' --baseline <tree>' : ''}\` on ${machine.cores} × ${machine.cpu}, Node ${machine.node}. ` +
+  `\`npx tsx scripts/bench-quickstart.ts --runs ${runs}${baseline ? ' --baseline <tree>' : ''}${models ? ` --models ${models}` : ''}\` on ${machine.cores} × ${machine.cpu}, Node ${machine.node}. ` +
     'Cold: an empty RAGTAX_CACHE_DIR; warm: the same folder right after. Wall seconds of `node bin/ragtax.js run suites/quickstart.yaml` ' +
     '(npm start without npm\'s own start), median and fastest; each row is one run, in the order they ran, with the load average before and after it.',
   '',
@@ -120,6 +125,7 @@ const md = [
   '',
 ].join('\n');
 mkdirSync(outDir, { recursive: true });
-writeFileSync(path.join(outDir, 'quickstart.md'), md);
-writeFileSync(path.join(outDir, 'quickstart.json'), JSON.stringify({ machine, runs, summaries, rows }, null, 2) + '\n');
+const stem = models ? `quickstart-${models.replace(/,/g, '-')}` : 'quickstart';
+writeFileSync(path.join(outDir, `${stem}.md`), md);
+writeFileSync(path.join(outDir, `${stem}.json`), JSON.stringify({ machine, runs, summaries, rows }, null, 2) + '\n');
 log(md);

@@ -28,14 +28,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 from tokenizer import Tokenizer  # noqa: E402
 from model import load_checkpoint, rope_tables, save_checkpoint  # noqa: E402
 from train import cpu_has_bf16, make_opt, read_jsonl, seed_all, Sched, log  # noqa: E402
-
-
-def file_sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+from export import sha256 as file_sha256  # noqa: E402
 
 
 def load_policy(a):

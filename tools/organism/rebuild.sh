@@ -5,8 +5,9 @@
 #   -> cross-check against transformers.js (tokenizer ids, greedy generation incl. left padding).
 # Usage (repository root): bash tools/organism/rebuild.sh
 # Needs Debian's /usr/bin/python3 with python3-torch (CPU), python3-onnx, python3-numpy.
-# About 31 minutes on 2 CPU cores with AVX512-BF16 (measured: 30.7): 9.5 of base pretraining, 18.5 of instruct
-# fine-tuning, then evaluation, export and the cross-check.
+# About 37 minutes on 2 CPU cores with AVX512-BF16 (measured: 36.9): 9.4 of base pretraining, 17.2 of instruct
+# fine-tuning, 5.3 of chat DPO (its reference pass 1.9 of them), then evaluation, export and the cross-check
+# (2.0 for the three generation checks). The committed models are byte-identical to that run's.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

@@ -92,8 +92,11 @@ def test_strings(jsonls, n=300, seed=0):
                 s.append(r["text"])
             if "prompt" in r:
                 s.append(r["prompt"])
-                s.append(r["prompt"] + r["completion"])
-                s.append(r["completion"])
+                # SFT rows carry one completion, preference rows a chosen and a rejected one
+                for key in ("completion", "chosen", "rejected"):
+                    if key in r:
+                        s.append(r["prompt"] + r[key])
+                        s.append(r[key])
             if "question" in r:
                 s.append(r["question"] + " " + str(r.get("answer", "")))
     return s

@@ -74,8 +74,13 @@ export interface KvDecodeOptions {
 
 /**
  * Greedy decoding of a left-padded batch: `rows` are prompt ids of equal width (padding first),
- * `attention` marks the real tokens. Finished rows keep being extended, as with generate(), so a
- * row's tokens never depend on when its neighbours stop. Returns the new ids of every row.
+ * `attention` marks the real tokens. A row leaves the batch once `finished` says it is done: the
+ * next steps run on the remaining rows only (their cache rows copied out), so a batch no longer
+ * costs its longest row's length times its size. A row's tokens do not depend on its neighbours:
+ * onnxruntime computes each row's products and attention on its own, and the quickstart's samples
+ * are byte-identical with and without this (the caller cuts each row at its stop anyway).
+ * `processLogits` and `finished` always see every row (finished rows no longer grow). Returns the
+ * new ids of every row.
  */
 export async function kvGreedyDecode(decoder: KvDecoder, rows: number[][], attention: Uint8Array, options: KvDecodeOptions): Promise<number[][]> {
   const batch = rows.length;
@@ -84,6 +89,8 @@ export async function kvGreedyDecode(decoder: KvDecoder, rows: number[][], atten
   let mask = BigInt64Array.from(attention, (v) => BigInt(v));
   let total = width;
   const logitsToKeep = ort('int64', BigInt64Array.of(1n), []);
+  /** The original row of each row of the session's batch. */
+  let active = rows.map((_, r) => r);
 
   // Prefill: position ids as transformers.js derives them from the mask (padding gets 1); each
   // row's count of real tokens is the position of its first new token.
@@ -109,37 +116,52 @@ export async function kvGreedyDecode(decoder: KvDecoder, rows: number[][], atten
     const logits = outputs['logits']!;
     const vocab = logits.dims.at(-1)!;
     const positions = logits.dims.length === 3 ? logits.dims[1]! : 1;
-    let scores = logits.data as Float32Array;
-    if (positions !== 1) {
-      // No num_logits_to_keep input: keep each row's last position only.
-      const last = new Float32Array(batch * vocab);
-      for (let r = 0; r < batch; r++) last.set(scores.subarray(((r + 1) * positions - 1) * vocab, (r + 1) * positions * vocab), r * vocab);
-      scores = last;
+    const data = logits.data as Float32Array;
+    // Each row's last-position logits, at its original row (rows that left the batch stay zero).
+    let scores = data;
+    if (positions !== 1 || active.length !== batch) {
+      scores = new Float32Array(batch * vocab);
+      active.forEach((row, i) => scores.set(data.subarray(((i + 1) * positions - 1) * vocab, (i + 1) * positions * vocab), row * vocab));
     }
     options.processLogits?.(ids, new Tensor('float32', scores, [batch, vocab]));
-    const next = new BigInt64Array(batch);
-    for (let r = 0; r < batch; r++) {
-      const token = argmax(scores, r * vocab, vocab);
-      ids[r]!.push(token);
-      next[r] = BigInt(token);
-    }
-    if (options.finished(ids).every(Boolean) || step + 1 === options.maxNewTokens) break;
+    for (const row of active) ids[row]!.push(argmax(scores, row * vocab, vocab));
+    const done = options.finished(ids);
+    if (step + 1 === options.maxNewTokens || active.every((row) => done[row])) break;
 
-    // The next step feeds the chosen tokens with the cache the session returned.
-    const grown = new BigInt64Array(batch * (total + 1));
-    for (let r = 0; r < batch; r++) {
-      grown.set(mask.subarray(r * total, (r + 1) * total), r * (total + 1));
-      grown[r * (total + 1) + total] = 1n;
-    }
+    // Rows that finished leave the batch: their mask and cache rows are dropped.
+    const keep = active.flatMap((row, i) => (done[row] ? [] : [i]));
+    const kept = keep.length;
+    const grown = new BigInt64Array(kept * (total + 1));
+    keep.forEach((i, j) => {
+      grown.set(mask.subarray(i * total, (i + 1) * total), j * (total + 1));
+      grown[j * (total + 1) + total] = 1n;
+    });
+    const next = BigInt64Array.from(keep, (i) => BigInt(ids[active[i]!]!.at(-1)!));
+    const positionsNext = BigInt64Array.from(keep, (i) => BigInt(promptLengths[active[i]!]! + step));
+    const pasts = decoder.past.map((past) => {
+      const present = outputs[past.name.replace('past_key_values', 'present')]!;
+      return kept === active.length ? present : selectRows(present, keep);
+    });
+    active = keep.map((i) => active[i]!);
     mask = grown;
     total += 1;
-    feeds = { input_ids: ort('int64', next, [batch, 1]), attention_mask: ort('int64', mask, [batch, total]) };
+    // The next step feeds the chosen tokens with the cache the session returned.
+    feeds = { input_ids: ort('int64', next, [kept, 1]), attention_mask: ort('int64', mask, [kept, total]) };
     // The token just chosen sits at position prompt length + new tokens before it.
-    if (decoder.positionIds) feeds['position_ids'] = ort('int64', BigInt64Array.from(promptLengths, (length) => BigInt(length + step)), [batch, 1]);
+    if (decoder.positionIds) feeds['position_ids'] = ort('int64', positionsNext, [kept, 1]);
     if (decoder.logitsToKeep) feeds['num_logits_to_keep'] = logitsToKeep;
-    for (const past of decoder.past) feeds[past.name] = outputs[past.name.replace('past_key_values', 'present')]!;
+    decoder.past.forEach((past, p) => (feeds[past.name] = pasts[p]!));
   }
   return ids.map((row) => row.slice(width));
+}
+
+/** The rows `keep` (indexes along the first dimension) of a float32 cache tensor [batch, ...]. */
+function selectRows(tensor: OrtTensor, keep: readonly number[]): OrtTensor {
+  const data = tensor.data as Float32Array;
+  const rowSize = data.length / tensor.dims[0]!;
+  const out = new Float32Array(keep.length * rowSize);
+  keep.forEach((i, j) => out.set(data.subarray(i * rowSize, (i + 1) * rowSize), j * rowSize));
+  return ort('float32', out, [keep.length, ...tensor.dims.slice(1)]);
 }
 
 /** Index of the first maximum, as transformers.js' greedy sampler picks it. */
