@@ -254,7 +254,7 @@ async function main(): Promise<void> {
     '',
     "Figures are medians over the rounds; \"slower than ragtax by\" is the median of the per-round ratios of pass times (the peer's / ragtax's: above 1, ragtax is faster; below 1, slower). `ort-raw` is a bare onnxruntime-node loop over the same `model.onnx` (the floor for this export); `gguf` is ragtax's gguf backend with `threads: 1`; `torch` is `tools/peers_torch.py` (eager PyTorch with a KV cache over the ONNX file's weights; its process start and weight loading are not timed).",
     '',
-    `Threads: ragtax and \`ort-raw\` run onnxruntime with its default intra-op threads (the physical cores, ${os.cpus().length} here at most); \`gguf\` 1; \`torch\` its own default${torchInfo ? ` (${torchInfo.replace(/^torch [^,]*, /, '')})` : ''}. Threads that meet at a barrier after every operation lose the most when other processes hold the cores: with the load average above the core count, the multi-threaded paths are pessimistic and the ratios move; compare runs made at low load.`,
+    `Threads: ragtax and \`ort-raw\` run onnxruntime with the same intra-op threads, the physical cores this process may use (${os.cpus().length} here at most; onnxruntime-node's own default ran one); \`gguf\` 1; \`torch\` its own default${torchInfo ? ` (${torchInfo.replace(/^torch [^,]*, /, '')})` : ''}. Threads that meet at a barrier after every operation lose the most when other processes hold the cores: with the load average above the core count, the multi-threaded paths are pessimistic and the ratios move; compare runs made at low load.`,
     '',
     ...(threads
       ? [
