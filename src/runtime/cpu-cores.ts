@@ -38,3 +38,8 @@ export function cpuCores(): CpuCores {
   }
   return { available, physical };
 }
+
+/** The default thread count of an in-process backend: the physical cores this process may use. */
+export function defaultThreads(cores: CpuCores = cpuCores()): number {
+  return Math.max(1, Math.min(cores.physical, cores.available));
+}

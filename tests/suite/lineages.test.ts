@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { keepModels } from '../../src/commands/run.js';
-import { InputError } from '../../src/errors.js';
+import { inputErrorOf } from './helpers.js';
 import { loadSuite } from '../../src/suite/load.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ragtax-lineages-'));
@@ -37,16 +37,7 @@ async function load(tail: string, overrides = {}) {
   return loadSuite(file, overrides);
 }
 
-async function loadError(tail: string): Promise<string> {
-  try {
-    await load(tail);
-  } catch (e) {
-    assert.ok(e instanceof InputError, `expected InputError, got ${e}`);
-    assert.equal((e as InputError).exitCode, 2);
-    return (e as Error).message;
-  }
-  assert.fail('suite loaded although it is invalid');
-}
+const loadError = (tail: string): Promise<string> => inputErrorOf(() => load(tail));
 
 test('a suite declares lineages beside pairs', async () => {
   const suite = await load(`pairs:

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { InputError } from '../../src/errors.js';
+import { inputErrorOf } from './helpers.js';
 import { pointKey } from '../../src/suite/grid.js';
 import { loadSuite } from '../../src/suite/load.js';
 
@@ -39,17 +39,7 @@ decoding:
   stop: ["\\n"]
 `;
 
-async function loadError(text: string): Promise<string> {
-  const file = suiteFile(text);
-  try {
-    await loadSuite(file);
-  } catch (e) {
-    assert.ok(e instanceof InputError, `expected InputError, got ${e}`);
-    assert.equal((e as InputError).exitCode, 2);
-    return (e as Error).message;
-  }
-  assert.fail('suite loaded although it is invalid');
-}
+const loadError = (text: string): Promise<string> => inputErrorOf(() => loadSuite(suiteFile(text)));
 
 test('a valid suite resolves paths, models and the expanded grid', async () => {
   const file = suiteFile(VALID);

@@ -27,7 +27,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 from tokenizer import Tokenizer  # noqa: E402
 from model import load_checkpoint, rope_tables, save_checkpoint  # noqa: E402
-from train import cpu_has_bf16, make_opt, read_jsonl, seed_all, Sched, log  # noqa: E402
+from train import make_opt, read_jsonl, Sched, log, start_torch  # noqa: E402
 from export import sha256 as file_sha256  # noqa: E402
 
 
@@ -169,11 +169,7 @@ def main():
     ap.add_argument("--log-every", type=int, default=10)
     a = ap.parse_args()
 
-    torch.set_num_threads(a.threads)
-    bf16 = a.precision == "bf16"
-    if bf16 and not cpu_has_bf16():
-        log("[warn] --precision bf16 on a CPU without AVX512-BF16/AMX: emulated, slower than fp32")
-    seed_all(a.seed)
+    bf16 = start_torch(a.threads, a.precision, a.seed)
     t_start = time.time()
     tok = Tokenizer(a.tokenizer)
     model, extra_in = load_policy(a)
@@ -212,13 +208,12 @@ def main():
     before = summary(ref_hold, ref_hold, a.beta) if hold else None
     log(f"[eval] before: {json.dumps(before)}")
 
-    rng = random.Random(a.seed)
-    plan = []
-    ep = 0
-    while len(plan) < max(1, int(a.epochs * len(batches(train, a.batch_tokens, random.Random(0))))):
+    # Every epoch has the same batches (the bucketing is fixed), each epoch in its own seeded order.
+    steps = max(1, int(a.epochs * len(batches(train, a.batch_tokens, random.Random(0)))))
+    plan, ep = [], 0
+    while len(plan) < steps:
         plan.extend(batches(train, a.batch_tokens, random.Random(a.seed * 31 + ep)))
         ep += 1
-    steps = max(1, int(a.epochs * len(batches(train, a.batch_tokens, random.Random(0)))))
     plan = plan[:steps]
     log(f"[plan] {steps} steps, beta {a.beta}, lr {a.lr}, ~{a.batch_tokens} tokens per step")
     opt = make_opt(model, a.lr, a.wd)

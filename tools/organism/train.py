@@ -79,6 +79,17 @@ def cpu_has_bf16():
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def start_torch(threads, precision, seed):
+    """CPU threads, the precision check and the seeds, as every organism training run starts; True for bf16."""
+    torch.set_num_threads(threads)
+    bf16 = precision == "bf16"
+    if bf16 and not cpu_has_bf16():
+        log("[warn] --precision bf16 on a CPU without AVX512-BF16/AMX: oneDNN emulates bfloat16, "
+            "so this is slower than fp32 (the result is the same recipe)")
+    seed_all(seed)
+    return bf16
+
+
 def lm_loss(model, ids, m, bf16=False):
     """ids/m [B,T]; predict ids[:,1:] from ids[:,:-1]; loss where m[:,1:] (targets) is 1.
     bf16: matrix products in bfloat16 (autocast), weights, residual stream and loss in fp32."""
@@ -183,12 +194,7 @@ def main():
     ap.add_argument("--save-every", type=int, default=0, help="also save OUT.stepN.pt every N steps")
     a = ap.parse_args()
 
-    torch.set_num_threads(a.threads)
-    bf16 = a.precision == "bf16"
-    if bf16 and not cpu_has_bf16():
-        log("[warn] --precision bf16 on a CPU without AVX512-BF16/AMX: oneDNN emulates bfloat16, "
-            "so this is slower than fp32 (the result is the same recipe)")
-    seed_all(a.seed)
+    bf16 = start_torch(a.threads, a.precision, a.seed)
     rng = random.Random(a.seed)
     tok = Tokenizer(a.tokenizer)
     t_start = time.time()

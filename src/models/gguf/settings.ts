@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { ChatOptions } from '../../prompts/chat-template.js';
 import { batchSizeField, chatFields, formatsField, type BackendDefinition } from '../backend.js';
-import { cpuCores, type CpuCores } from '../../runtime/cpu-cores.js';
+import { cpuCores, defaultThreads, type CpuCores } from '../../runtime/cpu-cores.js';
 
 export { cpuCores, type CpuCores };
 
@@ -65,7 +65,7 @@ export interface GgufModelSpec {
  * core stalls all of them.
  */
 export function resolveThreads(configured: number | undefined, cores: CpuCores): { threads: number; warning?: string } {
-  if (configured === undefined) return { threads: Math.max(1, Math.min(cores.physical, cores.available)) };
+  if (configured === undefined) return { threads: defaultThreads(cores) };
   if (configured <= cores.available) return { threads: configured };
   return {
     threads: configured,

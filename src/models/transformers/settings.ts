@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import type { ChatOptions } from '../../prompts/chat-template.js';
 import { batchSizeField, chatFields, formatsField, type BackendDefinition } from '../backend.js';
-import { cpuCores } from '../../runtime/cpu-cores.js';
+import { defaultThreads } from '../../runtime/cpu-cores.js';
 
 // Field order and defaults are part of the suite's configuration hash (run identity): keep them.
 export const transformersSettings = z
@@ -58,9 +58,7 @@ export interface TransformersModelSpec {
 
 /** The CPU thread count: the configured one, or the physical cores this process may use. */
 export function transformersThreads(configured: number | undefined): number {
-  if (configured !== undefined) return configured;
-  const { physical, available } = cpuCores();
-  return Math.max(1, Math.min(physical, available));
+  return configured ?? defaultThreads();
 }
 
 export const transformersBackend: Omit<BackendDefinition<TransformersEntry, TransformersModelSpec>, 'load'> = {
