@@ -3,20 +3,19 @@
 // content hash costs a fraction of the checks (figures: docs/datasets.md); a changed byte, another
 // mapping or new rules (VALIDATION_RULES) make a new key, and the file is checked again.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { messageOf } from '../errors.js';
 import { makeDirectory, writeAtomically } from '../util/atomic-write.js';
+import { sha256File } from '../util/hash.js';
 
 /** Bump when a reader's checks change: records made under older rules then no longer count. */
 export const VALIDATION_RULES = 1;
 
 async function contentHash(file: string): Promise<string | undefined> {
   try {
-    const hash = createHash('sha256');
-    await pipeline(createReadStream(file), hash);
-    return hash.digest('hex');
+    // The same hash as the run manifest's (made once per content: util/hash.ts).
+    return await sha256File(file);
   } catch {
     return undefined; // unreadable: the checked read names the problem
   }

@@ -9,12 +9,12 @@ import { renderCsv, renderPairsCsv } from './csv.js';
 import { buildHtmlReport, EmbeddableSamples, HTML_SAMPLE_CAP, HTML_TEXT_BUDGET } from './html.js';
 import { renderMarkdown } from './markdown.js';
 
-export async function writeReports(outDir: string, summary: RunSummary): Promise<void> {
+/** `samples`: report.html's samples, when the caller kept them (a run does); else read back from samples.jsonl. */
+export async function writeReports(outDir: string, summary: RunSummary, samples?: EmbeddableSamples): Promise<void> {
   await writeAtomically(path.join(outDir, 'summary.csv'), renderCsv(summary.cells));
   await writeAtomically(path.join(outDir, 'pairs.csv'), renderPairsCsv(summary.pairs));
   await writeAtomically(path.join(outDir, 'report.md'), renderMarkdown(summary));
-  // report.html reads the samples back from samples.jsonl (closed by now), the one record of them.
-  await writeHtmlReport(outDir, summary);
+  await writeHtmlReport(outDir, summary, undefined, samples);
   // summary.json last: its presence marks a finished run.
   await writeAtomically(path.join(outDir, SUMMARY_FILE), JSON.stringify(summary, null, 2) + '\n');
   // A finished run holds no temporary file of an earlier, killed write (e.g. summary.csv.tmp-<pid>).
@@ -22,11 +22,16 @@ export async function writeReports(outDir: string, summary: RunSummary): Promise
 }
 
 /**
- * Writes `<outDir>/report.html` (or `file`) from a summary and the run's samples.jsonl, streamed:
- * only the samples the page embeds are held in full.
+ * Writes `<outDir>/report.html` (or `file`) from a summary and the run's samples: `given`, or
+ * samples.jsonl (closed by now, the one record of them) streamed, holding in full only the
+ * samples the page embeds.
  */
-export async function writeHtmlReport(outDir: string, summary: RunSummary, file = path.join(outDir, 'report.html')): Promise<void> {
-  const samples = new EmbeddableSamples(HTML_SAMPLE_CAP, HTML_TEXT_BUDGET);
-  await forEachRunSample(outDir, (sample) => samples.add(sample));
+export async function writeHtmlReport(outDir: string, summary: RunSummary, file = path.join(outDir, 'report.html'), given?: EmbeddableSamples): Promise<void> {
+  let samples = given;
+  if (!samples) {
+    const read = new EmbeddableSamples(HTML_SAMPLE_CAP, HTML_TEXT_BUDGET);
+    await forEachRunSample(outDir, (sample) => read.add(sample));
+    samples = read;
+  }
   await writeAtomically(file, await buildHtmlReport(summary, samples));
 }

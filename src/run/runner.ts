@@ -27,9 +27,9 @@ import { scoreResponse } from '../scoring/score.js';
 import { coordinatesOf, pointKey, type ResolvedPoint } from '../suite/grid.js';
 import type { Suite, SuiteModel } from '../suite/load.js';
 import type { ContextMode, Dataset, Doc, GenerationRequest, GenerationResult, Generator, ItemContext, LoadedModel, QaItem, Retriever, SampleRecord } from '../types.js';
-import { baseManifest } from '../rundir/manifest.js';
+import { baseManifest, gitState } from '../rundir/manifest.js';
 import { identityDifferences, readRunFileForResume, recoverSamples, writeRunFile } from '../rundir/resume.js';
-import { forEachRunSample, readSampleTable } from '../rundir/read.js';
+import { forEachRunSample } from '../rundir/read.js';
 import { sampleKey } from '../rundir/sample-record.js';
 import { SamplesFile } from '../rundir/samples-file.js';
 import { RUN_FILE, SAMPLES_FILE, SUMMARY_FILE, type Manifest, type ModelTiming, type RetrievalSummary, type RunFile, type RunIdentity, type RunSummary } from '../rundir/types.js';
@@ -38,6 +38,8 @@ import { sha256Json } from '../util/hash.js';
 import { createProgress, type Progress } from './progress.js';
 import { checkDeterminism, type DeterminismTarget } from './determinism.js';
 import { writeReports } from '../report/write.js';
+import { EmbeddableSamples, HTML_SAMPLE_CAP, HTML_TEXT_BUDGET } from '../report/html.js';
+import { SampleTable } from '../aggregate/sample-table.js';
 
 export interface RunOptions {
   suite: Suite;
@@ -216,8 +218,8 @@ interface Prepared {
   contexts: ContextTable;
   exemplarDocs: Map<string, Doc[]>;
   /**
-   * Raw prompts by `pointKey|itemId`: they do not depend on the model, so every model shares one
-   * string (rendered once, held once) instead of rendering its own copy.
+   * Raw prompts by `promptKey|itemId`: they do not depend on the model, nor on a point's decoding
+   * or scoring, so every model and such points share one string (rendered once, held once).
    */
   rawPrompts?: Map<string, string>;
 }
@@ -232,10 +234,12 @@ export function planModel(prepared: Prepared, model: SuiteModel, loaded: LoadedM
       const { instruction, decoding } = point.settings;
       const table = contexts.get(contextKey(point.context, point.k))!;
       const pointId = pointKey(point);
+      // What the prompt is made of (points that differ only in decoding or scoring share it).
+      const promptId = JSON.stringify([instruction, point.cot, contextKey(point.context, point.k), point.shots]);
       const samples = dataset.items.map((item): PlannedSample => {
         const context = table.get(item.id);
         if (format === 'raw') {
-          const rawKey = `${pointId}|${item.id}`;
+          const rawKey = `${promptId}|${item.id}`;
           const known = rawPrompts.get(rawKey);
           if (known !== undefined) return { item, point, context, request: { prompt: known, decoding } };
         }
@@ -250,7 +254,7 @@ export function planModel(prepared: Prepared, model: SuiteModel, loaded: LoadedM
           return { item, point, context, request: { prompt: JSON.stringify(messages), messages, decoding } };
         }
         const prompt = renderPrompt(input, format, loaded.renderChat, model.name);
-        if (format === 'raw') rawPrompts.set(`${pointId}|${item.id}`, prompt);
+        if (format === 'raw') rawPrompts.set(`${promptId}|${item.id}`, prompt);
         // A rendered chat prompt carries its template's own special tokens: none are added to it.
         return { item, point, context, request: format === 'chat' ? { prompt, decoding, chat: true } : { prompt, decoding } };
       });
@@ -324,7 +328,8 @@ interface ModelRun {
 
 /** Where one model's turn writes, and what it skips. */
 interface ModelTurn {
-  samplesFile: SamplesFile;
+  /** samples.jsonl, and what the summary and report.html keep of each record. */
+  samplesFile: Pick<SamplesFile, 'append'>;
   progress: Progress;
   manifest: Manifest;
   /** Sample keys kept from before a resume. */
@@ -348,8 +353,8 @@ async function runModel(
     loadMs += performance.now() - t;
     manifest.models[model.name] = { ...manifestEntry(model, loaded.fingerprint), ...(loaded.promptStack ? { promptStack: loaded.promptStack } : {}) };
   }
-  // Records go to samples.jsonl and are not kept: a run's memory does not grow with its samples
-  // (the summary is made from the file, streamed, once every model is done).
+  // Records go to samples.jsonl and are not kept here: the run keeps only their scores (a
+  // SampleTable) and report.html's capped subset, so its memory does not grow with prompts and responses.
   let samples = 0;
   let overflow = 0;
   let generationMs = 0;
@@ -593,6 +598,7 @@ function openCache(options: RunOptions, progress: Progress): GenerationCache | n
 export async function runSuite(options: RunOptions): Promise<{ summary: RunSummary; outDir: string }> {
   const { outDir } = options;
   const started = performance.now();
+  const git = gitState();
   const progress = createProgress(options.quiet ?? false);
   const stored = options.resume ? await readRunFileForResume(outDir) : null;
   const createdOutDir = !stored && !existsSync(outDir);
@@ -603,7 +609,7 @@ export async function runSuite(options: RunOptions): Promise<{ summary: RunSumma
   const templateDate = options.suite.config.template_date ?? stored?.manifest.templateDate ?? new Date().toISOString().slice(0, 10);
   const suite = withTemplateDate(options.suite, templateDate);
   try {
-    return await runPrepared(suite, options, { stored, started, progress, templateDate });
+    return await runPrepared(suite, options, { stored, started, progress, templateDate, git });
   } catch (error) {
     // A run that failed before its run.json leaves no folder behind (an input error, typically).
     if (createdOutDir && existsSync(outDir) && readdirSync(outDir).length === 0) rmdirSync(outDir);
@@ -625,7 +631,7 @@ export function withTemplateDate(suite: Suite, templateDate: string): Suite {
 async function runPrepared(
   suite: Suite,
   options: RunOptions,
-  { stored, started, progress, templateDate }: { stored: RunFile | null; started: number; progress: Progress; templateDate: string },
+  { stored, started, progress, templateDate, git }: { stored: RunFile | null; started: number; progress: Progress; templateDate: string; git: Promise<Manifest['git']> },
 ): Promise<{ summary: RunSummary; outDir: string }> {
   const { outDir } = options;
   const dataset = options.dataset ?? (await prepareData(suite, options.limit));
@@ -634,7 +640,7 @@ async function runPrepared(
     if (tooLarge !== null) throw new InputError(`${suite.file}: ${tooLarge}`);
   }
   const dataFiles = [suite.dataset.path, suite.dataset.corpus, suite.dataset.fewshot, trecRunDataFile(suite.file, suite.config.retrieval)].filter((f): f is string => f !== undefined);
-  const manifest = await baseManifest({ suiteFile: suite.file, suiteSha256: suite.hash, config: suite.config, dataFiles, seed: suite.seed });
+  const manifest = await baseManifest({ suiteFile: suite.file, suiteSha256: suite.hash, config: suite.config, dataFiles, seed: suite.seed, git });
   manifest.templateDate = templateDate;
   manifest.retrieval = retrievalManifest(suite.config.retrieval);
 
@@ -710,7 +716,25 @@ async function runPrepared(
   }
 
   const done = new Set(previous.map(sampleKey));
-  const samplesFile = await SamplesFile.create(samplesPath);
+  // What the summary and report.html need of every record, kept as records are written (in the
+  // file's order: the kept ones of a resumed run, then the new ones), so that samples.jsonl is not
+  // read back (60 ms of a 1.8 s warm quickstart).
+  const table = new SampleTable();
+  const embeddable = new EmbeddableSamples(HTML_SAMPLE_CAP, HTML_TEXT_BUDGET);
+  const keep = (records: readonly SampleRecord[]) => {
+    for (const record of records) {
+      table.add(record);
+      embeddable.add(record);
+    }
+  };
+  keep(previous);
+  const file = await SamplesFile.create(samplesPath);
+  const samplesFile = {
+    async append(records: readonly SampleRecord[]): Promise<void> {
+      await file.append(records);
+      keep(records);
+    },
+  };
   const total = suite.models.reduce((sum, m) => sum + m.formats.length * suite.points.length * dataset.items.length, 0);
   const overflowByModel = new Map<string, number>();
   for (const r of previous) if (r.excluded === 'context-overflow') overflowByModel.set(r.model, (overflowByModel.get(r.model) ?? 0) + 1);
@@ -734,7 +758,7 @@ async function runPrepared(
     }
   } finally {
     progress.stop();
-    await samplesFile.close();
+    await file.close();
     cache?.close();
   }
   const contextOverflow: Record<string, number> = {};
@@ -750,7 +774,6 @@ async function runPrepared(
   if ((options.checkDeterminism ?? 0) > 0) await forEachRunSample(outDir, (record) => records.push(record));
   const determinism = await checkDeterminism(determinismTargets(prepared, fingerprints), records, { n: options.checkDeterminism ?? 0, seed: suite.seed, log: (m) => progress.log(m) });
   records.length = 0;
-  const table = await readSampleTable(outDir);
   // Resume refuses repeats and each (item, cell) is generated once: a repeat here is a bug.
   if (table.duplicates > 0) throw new Error(`${samplesPath}: ${table.duplicates} repeated (item, cell) record(s): a bug upstream`);
   const { cells, pairs, statistics, lineages, knowledge } = summarize(suite, table);
@@ -765,6 +788,6 @@ async function runPrepared(
   if (lineages) summary.lineages = lineages;
   if (knowledge) summary.knowledge = knowledge;
   if (determinism) summary.determinism = determinism;
-  await writeReports(outDir, summary);
+  await writeReports(outDir, summary, embeddable);
   return { summary, outDir };
 }

@@ -22,7 +22,12 @@ async function packageVersion(name: string): Promise<string | null> {
   }
 }
 
-async function gitState(): Promise<Manifest['git']> {
+/**
+ * The checkout's revision and whether it is dirty. A run starts this first and hands the promise to
+ * `baseManifest`, so that the two git processes run on another core while it loads its data (30 ms
+ * of a warm re-run otherwise). Never rejects.
+ */
+export async function gitState(): Promise<Manifest['git']> {
   const git = promisify(execFile);
   try {
     const { stdout: revision } = await git('git', ['rev-parse', 'HEAD'], { cwd: PACKAGE_ROOT });
@@ -40,6 +45,8 @@ export async function baseManifest(args: {
   config: unknown;
   dataFiles: string[];
   seed: number;
+  /** `gitState()`, when the caller started it earlier. */
+  git?: Promise<Manifest['git']>;
 }): Promise<Manifest> {
   const own = JSON.parse(await readFile(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
   const packages: Record<string, string | null> = {};
@@ -53,7 +60,7 @@ export async function baseManifest(args: {
     command: process.argv.slice(2),
     node: process.version,
     packages,
-    git: await gitState(),
+    git: await (args.git ?? gitState()),
     host: {
       platform: process.platform,
       arch: process.arch,

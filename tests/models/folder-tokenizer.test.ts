@@ -81,3 +81,21 @@ test('a folder without a readable tokenizer is an input error naming the model a
     return true;
   });
 });
+
+test('folders with byte-identical tokenizer files share one tokenizer; a changed file gets its own', async () => {
+  const { copyFileSync, mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+  const os = await import('node:os');
+  const copy = () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ragtax-tok-share-'));
+    for (const file of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(path.join(TINY_CHAT, file), path.join(dir, file));
+    return dir;
+  };
+  const [a, b, c] = [copy(), copy(), copy()];
+  const config = JSON.parse(readFileSync(path.join(c, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(path.join(c, 'tokenizer_config.json'), JSON.stringify({ ...config, model_max_length: 77 }));
+  const [ta, tb, tc] = [await loadFolderTokenizer(a, 'a'), await loadFolderTokenizer(b, 'b'), await loadFolderTokenizer(c, 'c')];
+  assert.equal(tb, ta, 'identical files: one instance');
+  assert.notEqual(tc, ta, 'another tokenizer_config.json: another instance');
+  assert.equal(tc.config.model_max_length, 77);
+  assert.deepEqual(tb.encode(TEXTS[0]!), ta.encode(TEXTS[0]!));
+});

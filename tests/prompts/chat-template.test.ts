@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { TemplateError } from '../../src/errors.js';
-import { checkedChatRenderer, mergeSystemIntoFirstUser, pinnedTemplate, readChatTemplate, strftimeOn } from '../../src/prompts/chat-template.js';
+import { Template } from '@huggingface/jinja';
+import { checkedChatRenderer, jinjaChatRenderer, mergeSystemIntoFirstUser, pinnedTemplate, readChatTemplate, strftimeOn } from '../../src/prompts/chat-template.js';
 import { scoreResponse } from '../../src/scoring/score.js';
 import { promptOpensBlock, stripReasoning } from '../../src/scoring/reasoning.js';
 import { aggregateCell } from '../../src/aggregate/cells.js';
@@ -133,5 +134,35 @@ describe('a run whose chat template refuses the system role', () => {
     assert.match(summary.manifest.models.instruct!.promptStack!.chatTemplate.sha256, /^[0-9a-f]{64}$/);
     assert.match(summary.manifest.templateDate, /^\d{4}-\d{2}-\d{2}$/);
     assert.match(readFileSync(path.join(out, 'report.md'), 'utf8'), /- instruct: the instruction opens the first user turn \(`system_role: merge`\)/);
+  });
+});
+
+describe('one renderer per template and variables, each prompt rendered once', () => {
+  const chatml = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+  const config = { eos_token: '<|im_end|>', bos_token: null };
+
+  it('the same template and variables give the same renderer (models of a lineage share it); others do not', () => {
+    const a = jinjaChatRenderer(chatml, config, {});
+    assert.equal(jinjaChatRenderer(chatml, { ...config }, {}), a);
+    assert.notEqual(jinjaChatRenderer(chatml, config, { enable_thinking: false }), a, 'other variables');
+    assert.notEqual(jinjaChatRenderer(chatml, { ...config, eos_token: '</s>' }, {}), a, 'other special tokens');
+    assert.notEqual(jinjaChatRenderer(`${chatml} `, config, {}), a, 'another template');
+  });
+
+  it('a prompt asked for again is the one rendered first, and equal to a fresh rendering by @huggingface/jinja', () => {
+    const render = jinjaChatRenderer(chatml, config, { memo_case: 1 });
+    const fresh = (m: ChatMessage[]) => new Template(chatml).render({ messages: m, add_generation_prompt: true, tools: null, documents: null, eos_token: '<|im_end|>', memo_case: 1 });
+    const first = render(messages);
+    assert.equal(first, fresh(messages));
+    assert.equal(render(messages.map((m) => ({ ...m }))), first);
+    const other: ChatMessage[] = [...messages, { role: 'assistant', content: 'x' }, { role: 'user', content: 'again?' }];
+    assert.equal(render(other), fresh(other));
+    assert.notEqual(render(other), first);
+  });
+
+  it('a template that fails is not remembered as rendered: every call fails again', () => {
+    const render = jinjaChatRenderer("{{ raise_exception('no system role') }}", config, {});
+    assert.throws(() => render(messages), /no system role/);
+    assert.throws(() => render(messages), /no system role/);
   });
 });

@@ -1,12 +1,16 @@
 // The run's cost-saving paths give the samples a plain generation gives: a max_new_tokens sweep
 // reuses the answers that ended on their own (natural-endings.ts), a warm re-run is served from
 // the cache without loading weights, and both write the same samples.jsonl as a run without the
-// cache, on ragtax's own organism pair (real tokenizers, chat template and weights).
+// cache, on ragtax's own organism pair (real tokenizers, chat template and weights); and what a run
+// keeps of its records while writing them summarizes and reports as samples.jsonl read back does.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { summarize } from '../../src/aggregate/summarize.js';
+import { writeHtmlReport } from '../../src/report/write.js';
+import { readSampleTable } from '../../src/rundir/read.js';
 import { runSuite } from '../../src/run/runner.js';
 import { loadSuite } from '../../src/suite/load.js';
 import type { SampleRecord } from '../../src/types.js';
@@ -81,4 +85,36 @@ test('a budget sweep and a warm re-run give the samples of a run without the cac
     assert.equal(timing.modelCalls, 0, name);
     assert.equal(timing.weightsLoaded, false, name);
   }
+});
+
+test("a run's summary and report.html, made from the records it kept while writing them, equal those made from samples.jsonl read back", async () => {
+  const file = path.join(tmp, 'suite-readback.yaml');
+  writeFileSync(file, SUITE.replace('name: warm-path', 'name: read-back'));
+  const suite = await loadSuite(file);
+  const cachePath = path.join(tmp, 'generations-readback.sqlite');
+  const { summary, outDir } = await runSuite({ suite, outDir: path.join(tmp, 'readback'), quiet: true, cachePath });
+  const table = await readSampleTable(outDir);
+  const fromFile = summarize(suite, table);
+  assert.deepEqual(
+    { cells: summary.cells, pairs: summary.pairs, statistics: summary.statistics, lineages: summary.lineages, knowledge: summary.knowledge },
+    { cells: fromFile.cells, pairs: fromFile.pairs, statistics: fromFile.statistics, lineages: fromFile.lineages, knowledge: fromFile.knowledge },
+  );
+  const written = readFileSync(path.join(outDir, 'report.html'), 'utf8');
+  await writeHtmlReport(outDir, summary, path.join(tmp, 'readback-report.html'));
+  assert.equal(readFileSync(path.join(tmp, 'readback-report.html'), 'utf8'), written);
+
+  // A resumed run keeps the records of its first part (from the file) and adds the rest: the same again.
+  const resumedDir = path.join(tmp, 'resumed');
+  await runSuite({ suite, outDir: resumedDir, quiet: true, cachePath });
+  const lines = readFileSync(path.join(resumedDir, 'samples.jsonl'), 'utf8').trim().split('\n');
+  // As a run killed after 50 samples leaves it: no summary yet.
+  writeFileSync(path.join(resumedDir, 'samples.jsonl'), `${lines.slice(0, 50).join('\n')}\n`);
+  rmSync(path.join(resumedDir, 'summary.json'));
+  const resumed = await runSuite({ suite, outDir: resumedDir, quiet: true, cachePath, resume: true });
+  const resumedTable = await readSampleTable(resumedDir);
+  assert.deepEqual(resumed.summary.pairs, summarize(suite, resumedTable).pairs);
+  assert.deepEqual(resumed.summary.cells, summary.cells);
+  const resumedHtml = path.join(tmp, 'resumed-report.html');
+  await writeHtmlReport(resumedDir, resumed.summary, resumedHtml);
+  assert.equal(readFileSync(resumedHtml, 'utf8'), readFileSync(path.join(resumedDir, 'report.html'), 'utf8'));
 });

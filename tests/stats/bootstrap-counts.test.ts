@@ -13,9 +13,10 @@
 // neighbouring points.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-import { countsBootstrapInterval, meanBootstrapInterval, pairedBootstrapInterval } from '../../src/stats/bootstrap.js';
+import { clusterBootstrapInterval, clusterResampleWeights, countsBootstrapInterval, InversionBinomial, meanBootstrapInterval, pairedBootstrapInterval } from '../../src/stats/bootstrap.js';
 import { mulberry32 } from '../../scripts/synthetic.js';
 
 const B = 20_000;
@@ -146,5 +147,108 @@ describe('bootstrap of a continuous metric (F1 differences)', () => {
     const y = Array.from({ length: 400 }, () => rand());
     const d = x.map((xi, i) => xi - y[i]!);
     assert.deepEqual(pairedBootstrapInterval(x, y, { seed: 8, samples: 500 }), perItemInterval(d, 8, 500));
+  });
+});
+
+describe('binomial draws by inversion (small expected counts)', () => {
+  /** Exact Bin(n, p) probabilities, summed term by term in log space (independent of the sampler's recurrence). */
+  function pmf(n: number, p: number): number[] {
+    const out: number[] = [];
+    for (let k = 0; k <= n; k++) {
+      let log = k * Math.log(p) + (n - k) * Math.log1p(-p);
+      for (let i = 1; i <= k; i++) log += Math.log((n - k + i) / i);
+      out.push(Math.exp(log));
+    }
+    return out;
+  }
+
+  for (const [n, p] of [[30, 0.2], [100, 0.45], [100, 0.93], [5000, 0.004]] as const) {
+    it(`Bin(${n}, ${p}): frequencies of 200,000 draws match the distribution (chi-square, df ≤ 40)`, () => {
+      const rng = xoroshiro128plus(7);
+      const sampler = new InversionBinomial(() => uniformFloat64(rng));
+      const draws = 200_000;
+      const seen = new Map<number, number>();
+      for (let i = 0; i < draws; i++) {
+        const k = sampler.draw(n, p);
+        assert.ok(Number.isInteger(k) && k >= 0 && k <= n);
+        seen.set(k, (seen.get(k) ?? 0) + 1);
+      }
+      // Bins with at least 5 expected draws; the rest pooled into the two tails.
+      const probabilities = pmf(n, p);
+      const bins: { expected: number; observed: number }[] = [];
+      let pooled = { expected: 0, observed: 0 };
+      probabilities.forEach((q, k) => {
+        pooled.expected += q * draws;
+        pooled.observed += seen.get(k) ?? 0;
+        if (pooled.expected >= 5) {
+          bins.push(pooled);
+          pooled = { expected: 0, observed: 0 };
+        }
+      });
+      bins[bins.length - 1]!.expected += pooled.expected;
+      bins[bins.length - 1]!.observed += pooled.observed;
+      const chi2 = bins.reduce((sum, b) => sum + (b.observed - b.expected) ** 2 / b.expected, 0);
+      // The 0.9999 quantile of chi-square with df = bins − 1 is below df + 6√(2·df) + 10 for these df.
+      const df = bins.length - 1;
+      assert.ok(chi2 < df + 6 * Math.sqrt(2 * df) + 10, `chi2 ${chi2.toFixed(1)} with ${df} df`);
+    });
+  }
+
+  it('a uniform beyond the table (the last ulp below 1) still gives a valid draw at the top of the range', () => {
+    const nearOne = 1 - Number.EPSILON / 2;
+    const sampler = new InversionBinomial(() => nearOne);
+    for (const [n, p] of [[50, 0.3], [1000, 0.01], [40, 0.9]] as const) {
+      const k = sampler.draw(n, p);
+      const mean = n * p;
+      assert.ok(Number.isInteger(k) && k >= 0 && k <= n, `${k}`);
+      assert.ok(Math.abs(k - mean) > 4 * Math.sqrt(mean * (1 - p)), `Bin(${n}, ${p}) at u ≈ 1 gave ${k}, expected the far tail`);
+    }
+    const zero = new InversionBinomial(() => 0);
+    assert.equal(zero.draw(50, 0.3), 0);
+    assert.equal(zero.draw(50, 0.7), 50, 'counted from the rarer outcome');
+    assert.equal(zero.draw(10, 0), 0);
+    assert.equal(zero.draw(10, 1), 10);
+  });
+});
+
+describe('cluster bootstrap interval: the same to the last bit as a scan of every cluster', () => {
+  /** Written out independently: each resample scans every cluster, skipping none. */
+  function scanInterval(sums: number[], sizes: number[], weights: Int32Array, level: number): [number, number] {
+    const g = sums.length;
+    const means: number[] = [];
+    for (let b = 0; b < weights.length / g; b++) {
+      let sum = 0;
+      let count = 0;
+      for (let c = 0; c < g; c++) {
+        const w = weights[b * g + c]!;
+        if (w === 0 || sizes[c] === 0) continue;
+        sum += w * sums[c]!;
+        count += w * sizes[c]!;
+      }
+      if (count > 0) means.push(sum / count);
+    }
+    if (means.length === 0) return [-1, 1];
+    means.sort((a, b) => a - b);
+    const at = (q: number) => {
+      const position = (means.length - 1) * q;
+      const low = means[Math.floor(position)]!;
+      return low + (means[Math.ceil(position)]! - low) * (position - Math.floor(position));
+    };
+    const tail = (1 - level) / 2;
+    return [at(tail), at(1 - tail)];
+  }
+
+  it('dense and sparse sums, empty clusters, negative differences, both levels', () => {
+    const rand = mulberry32(21);
+    for (const g of [1, 7, 94, 300]) {
+      const weights = clusterResampleWeights(g, { seed: g, samples: 700 });
+      for (const density of [1, 0.5, 0.05, 0]) {
+        const sizes = Array.from({ length: g }, () => (rand() < 0.2 ? 0 : 1 + Math.floor(rand() * 3)));
+        const sums = sizes.map((size) => (size > 0 && rand() < density ? Math.floor(rand() * (2 * size + 1)) - size : 0));
+        for (const level of [0.95, 0.9]) {
+          assert.deepEqual(clusterBootstrapInterval(sums, sizes, weights, level), scanInterval(sums, sizes, weights, level), `g ${g}, density ${density}, level ${level}`);
+        }
+      }
+    }
   });
 });

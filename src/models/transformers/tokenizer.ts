@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { InputError, messageOf } from '../../errors.js';
+import { sha256File } from '../../util/hash.js';
 
 /** What ragtax uses of a tokenizer; transformers.js' PreTrainedTokenizer has the same shape. */
 export interface TextTokenizer {
@@ -76,8 +77,34 @@ async function readJsonObject(file: string): Promise<Record<string, unknown>> {
   return value as Record<string, unknown>;
 }
 
+/**
+ * Tokenizers by the content of their two files: models of one lineage often share them (instruct
+ * and chat), and building one from a large tokenizer.json costs tens of milliseconds. Encoding and
+ * decoding are pure, so one instance serves every model whose files are byte-identical.
+ */
+const tokenizersByContent = new Map<string, TextTokenizer>();
+const TOKENIZERS_KEPT = 8;
+
 /** The tokenizer of a local folder (tokenizer.json and tokenizer_config.json), as transformers.js' AutoTokenizer makes it. */
 export async function loadFolderTokenizer(folder: string, modelName: string): Promise<TextTokenizer> {
+  let content: string | undefined;
+  try {
+    // The hashes are the model fingerprint's (made once per content: util/hash.ts).
+    content = `${await sha256File(path.join(folder, 'tokenizer.json'))}|${await sha256File(path.join(folder, 'tokenizer_config.json'))}`;
+  } catch {
+    // A missing or unreadable file: the reads below name it.
+  }
+  const known = content !== undefined ? tokenizersByContent.get(content) : undefined;
+  if (known) return known;
+  const tokenizer = await readFolderTokenizer(folder, modelName);
+  if (content !== undefined) {
+    if (tokenizersByContent.size >= TOKENIZERS_KEPT) tokenizersByContent.delete(tokenizersByContent.keys().next().value!);
+    tokenizersByContent.set(content, tokenizer);
+  }
+  return tokenizer;
+}
+
+async function readFolderTokenizer(folder: string, modelName: string): Promise<TextTokenizer> {
   try {
     // One after the other, not Promise.all: with both missing, the error must name tokenizer.json every time, not whichever read failed first.
     const tokenizerJson = await readJsonObject(path.join(folder, 'tokenizer.json'));
