@@ -5,7 +5,6 @@
 // it (picocolors: not with NO_COLOR, --no-color or TERM=dumb) and never when `out` is not a TTY, so
 // pipes, files and tests see plain text. Kept within 100 columns: long pair labels wrap.
 import path from 'node:path';
-import Table from 'cli-table3';
 import pc from 'picocolors';
 import type { RunSummary } from '../rundir/types.js';
 import type { Cell, CellAggregate, ContextMode, PairRecord, PromptFormat } from '../types.js';
@@ -146,26 +145,46 @@ function pairTable(summary: RunSummary, width: number, color: ReturnType<typeof 
   // Left margin, the label column's own gap, then the number columns.
   const room = width - 2 - gap - numberWidths.reduce((s, w) => s + w + gap, 0);
   const labelColumn = Math.max(20, Math.min(labelWidth, room));
-  const table = new Table({
-    head: head.map((h) => color.bold(h)),
-    colWidths: [labelColumn + gap, ...numberWidths.map((w) => w + gap)],
-    colAligns: ['left', 'right', 'right', 'right', 'right', 'right'],
-    style: { head: [], border: [], 'padding-left': 0, 'padding-right': gap, compact: true },
-    chars: {
-      top: '', 'top-mid': '', 'top-left': '', 'top-right': '',
-      bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-      left: '  ', 'left-mid': '  ', mid: '─', 'mid-mid': '', right: '', 'right-mid': '', middle: '',
-    },
-  });
-  table.push(...rows.map(([label, ...rest]) => [wrapLabel(label!, labelColumn), ...rest]));
+  const lines = layoutColumns(
+    head.map((h) => color.bold(h)),
+    rows.map(([label, ...rest]) => [wrapLabel(label!, labelColumn), ...rest]),
+    [labelColumn, ...numberWidths],
+    gap,
+  );
   // Trailing padding of the last column is noise in a terminal or a log; the rule under the
   // header ends where the widest row does.
-  const lines = table
-    .toString()
-    .split('\n')
-    .map((l) => l.trimEnd());
   const widest = Math.max(...lines.filter((l) => !/^ *─+$/.test(l)).map(visibleLength));
   return lines.map((l) => (/^ *─+$/.test(l) ? l.slice(0, widest) : l)).join('\n');
+}
+
+/**
+ * The table's lines: a two-space margin; the first column left-aligned, the others right-aligned,
+ * each `widths[i]` wide and followed by `gap` spaces; a cell over its width cut with `…`; a cell of
+ * several lines makes its row that tall; a rule of `─` under the header; trailing spaces trimmed.
+ * Written here rather than with cli-table3 (what this used, with the same layout) because its
+ * measuring of every cell with string-width's emoji regex took 20–50 ms for the quickstart's 36
+ * rows, a tenth of a warm re-run's reporting; the widths are computed above anyway, and the cells
+ * are labels and numbers (no wide characters; colour codes are not counted).
+ */
+function layoutColumns(head: string[], rows: string[][], widths: number[], gap: number): string[] {
+  const spaces = (n: number) => ' '.repeat(Math.max(0, n));
+  const fit = (text: string, width: number, left: boolean): string => {
+    const length = visibleLength(text);
+    if (length > width) return `${text.slice(0, Math.max(0, width - 1))}…`; // only plain labels are ever this long
+    return left ? text + spaces(width - length) : spaces(width - length) + text;
+  };
+  const render = (cells: string[]): string[] => {
+    const split = cells.map((cell) => cell.split('\n'));
+    const height = Math.max(...split.map((c) => c.length));
+    const out: string[] = [];
+    for (let line = 0; line < height; line++) {
+      const parts = split.map((c, i) => fit(c[line] ?? '', widths[i]!, i === 0) + spaces(gap));
+      out.push(`  ${parts.join('')}`.trimEnd());
+    }
+    return out;
+  };
+  const rule = `  ${'─'.repeat(widths.reduce((sum, w) => sum + w + gap, 0))}`;
+  return [...render(head), rule, ...rows.flatMap(render)];
 }
 
 /** A label over several lines, broken between its ` · ` parts, continuation lines indented. */
@@ -173,8 +192,10 @@ function wrapLabel(label: string, width: number): string {
   const parts = label.split(' · ');
   const lines: string[] = [];
   let line = parts[0]!;
-  for (const part of parts.slice(1)) {
-    if (line.length + 3 + part.length <= width) line += ` · ${part}`;
+  for (const [i, part] of parts.slice(1).entries()) {
+    // A line that is broken after this part ends in ` ·`: it must fit too (else the part's end was cut with `…`).
+    const last = i === parts.length - 2;
+    if (line.length + 3 + part.length + (last ? 0 : 2) <= width) line += ` · ${part}`;
     else {
       lines.push(`${line} ·`);
       line = `  ${part}`;

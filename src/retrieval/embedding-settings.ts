@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { cacheRoot } from '../util/cache-dir.js';
-import { openEmbedder, type Embedder } from './embedder.js';
+import type { Embedder } from './embedder.js';
 
 export const denseBlockSchema = z
   .object({
@@ -79,7 +79,9 @@ export function denseCacheDir(dense: DenseSettings | undefined, retrievalCacheDi
   return dense?.cacheDir ?? path.join(retrievalCacheDir ?? cacheRoot(), 'dense');
 }
 
-export function openDenseEmbedder(d: DenseSettings): Promise<Embedder> {
+export async function openDenseEmbedder(d: DenseSettings): Promise<Embedder> {
+  // Loaded with the first dense retriever: a run without one never imports the embedder.
+  const { openEmbedder } = await import('./embedder.js');
   return openEmbedder({
     source: d.source,
     pooling: d.pooling,

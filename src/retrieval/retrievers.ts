@@ -1,18 +1,17 @@
 // The retriever table: adding a retriever is one file (its search) and one line here. Each entry
 // declares the fields it adds to the suite's `retrieval` block (the suite schema is built from
 // them) and how it opens, with its indexes built or loaded from the cache. Shared by `ragtax run`
-// and `ragtax index`.
+// and `ragtax index`. A retriever's module is imported when it opens (a BM25 run never loads the
+// dense, hybrid or precomputed code).
 import path from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import type { Doc, QaItem, Retriever } from '../types.js';
 import { cacheRoot } from '../util/cache-dir.js';
 import { createBm25Retriever, resolveBm25Settings, stopwordSet, type Bm25Retriever, type Bm25Settings } from './bm25.js';
-import { createDenseRetriever, type DenseRetriever, type DenseStage } from './dense.js';
+import type { DenseRetriever, DenseStage } from './dense.js';
 import type { Embedder } from './embedder.js';
 import { denseCacheDir, openDenseEmbedder, type DenseSettings } from './embedding-settings.js';
-import { createHybridRetriever } from './hybrid.js';
-import { createPrecomputedRetriever } from './precomputed.js';
 import { createTrecRunRetriever, trecRunPath, trecRunSettings } from './trec-run.js';
 
 /** What a retriever is opened with (everything resolved by the suite loader). */
@@ -117,6 +116,7 @@ async function openBm25(context: RetrieverContext, block: Bm25Block): Promise<{ 
 
 async function openDense(context: RetrieverContext): Promise<{ dense: DenseRetriever; embedder: Embedder }> {
   const d = context.dense!;
+  const { createDenseRetriever } = await import('./dense.js');
   const embedder = await openDenseEmbedder(d);
   try {
     const dense = await createDenseRetriever(context.corpus, embedder, {
@@ -177,6 +177,7 @@ export const RETRIEVERS = {
     async open(own, context) {
       const { bm25, bm25Seconds } = await openBm25(context, own.bm25);
       const { dense, embedder } = await openDense(context);
+      const { createHybridRetriever } = await import('./hybrid.js');
       const fused = createHybridRetriever([{ retriever: bm25, sparse: true }, { retriever: dense }], { rrfK: own.rrf_k, corpusSize: context.corpus.length });
       return { retriever: freeing(fused, embedder), fromCache: bm25.loadedFromCache && dense.loadedFromCache, bm25, bm25Seconds, dense, embedder };
     },
@@ -186,6 +187,7 @@ export const RETRIEVERS = {
     needsCorpus: false,
     needsEmbedder: false,
     async open(_own, context) {
+      const { createPrecomputedRetriever } = await import('./precomputed.js');
       return { retriever: createPrecomputedRetriever(context.items), fromCache: null };
     },
   }),

@@ -329,7 +329,12 @@ interface ModelRun {
 /** Where one model's turn writes, and what it skips. */
 interface ModelTurn {
   /** samples.jsonl, and what the summary and report.html keep of each record. */
-  samplesFile: Pick<SamplesFile, 'append'>;
+  samplesFile: {
+    /** `wait: false`: the write may finish while the caller goes on (cached records only). */
+    append(records: readonly SampleRecord[], options?: { wait?: boolean }): Promise<void>;
+    /** Waits for the last write. */
+    flush(): Promise<void>;
+  };
   progress: Progress;
   manifest: Manifest;
   /** Sample keys kept from before a resume. */
@@ -469,12 +474,14 @@ async function runModel(
           return record;
         });
         unwritten.push(...chunkRecords);
-        if (toGenerate.length > 0 || unwritten.length >= CACHED_RECORDS_PER_WRITE) await samplesFile.append(unwritten.splice(0));
+        if (toGenerate.length > 0 || unwritten.length >= CACHED_RECORDS_PER_WRITE) await samplesFile.append(unwritten.splice(0), { wait: toGenerate.length > 0 });
         samples += chunkRecords.length;
         progress.increment(chunk.length);
       }
-      await samplesFile.append(unwritten);
+      // Only cached and overflow records are left here (a batch with generated samples was written).
+      await samplesFile.append(unwritten, { wait: false });
     }
+    await samplesFile.flush();
   } finally {
     await loaded.dispose();
   }
@@ -729,11 +736,20 @@ async function runPrepared(
   };
   keep(previous);
   const file = await SamplesFile.create(samplesPath);
-  const samplesFile = {
-    async append(records: readonly SampleRecord[]): Promise<void> {
-      await file.append(records);
+  // A write of cached records (which a re-run gets back for free) is left running while the next
+  // records are made; one write at a time, in order, its failure raised by the next append or at
+  // the end. Records with generated samples are on disk before the run goes on.
+  let inFlight: Promise<void> = Promise.resolve();
+  const samplesFile: ModelTurn['samplesFile'] = {
+    async append(records, { wait = true } = {}) {
+      await inFlight;
       keep(records);
+      const writing = file.append(records);
+      writing.catch(() => {}); // raised where it is awaited (the next append, or `flush`)
+      inFlight = writing;
+      if (wait) await writing;
     },
+    flush: () => inFlight,
   };
   const total = suite.models.reduce((sum, m) => sum + m.formats.length * suite.points.length * dataset.items.length, 0);
   const overflowByModel = new Map<string, number>();
@@ -758,6 +774,8 @@ async function runPrepared(
     }
   } finally {
     progress.stop();
+    // A write still running after a failure: finished (or failed) before the file closes.
+    await samplesFile.flush().catch(() => {});
     await file.close();
     cache?.close();
   }

@@ -286,9 +286,19 @@ function computeClusterInterval(sums: readonly number[], sizes: readonly number[
   // little; the terms left are added in cluster order, as in a scan of every cluster, so the
   // result is the same to the last bit (a skipped term adds exactly 0).
   const counts = resampledCounts(weights, g, sizes);
-  const { rowStart, cluster, weight } = nonZeroDraws(weights, g);
   const nonZero: number[] = [];
-  for (let c = 0; c < g; c++) if (sums[c] !== 0) nonZero.push(c);
+  let allOnes = true;
+  for (let c = 0; c < g; c++) {
+    if (sums[c] !== 0) nonZero.push(c);
+    if (sums[c] !== sizes[c]) allOnes = false;
+  }
+  // A metric that is 0 for every item (a rate nobody reaches) or 1 for every item: each resample
+  // that drew an item has exactly that mean (0/count, or count/count), so the interval is the point.
+  if (nonZero.length === 0 || allOnes) {
+    const drew = counts.some((count) => count > 0);
+    return drew ? (nonZero.length === 0 ? [0, 0] : [1, 1]) : [-1, 1];
+  }
+  const { rowStart, cluster, weight } = nonZeroDraws(weights, g);
   const clusters = Int32Array.from(nonZero);
   const clusterSums = Float64Array.from(sums);
   // Walk whichever is shorter per resample: the clusters with a non-zero sum, or the drawn clusters.

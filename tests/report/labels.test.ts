@@ -99,6 +99,16 @@ describe('terminal summary', () => {
     assert.match(renderHeadline(summary(), '/tmp/run', { color: true }), /\u001b\[/);
   });
 
+  it('a wrapped label keeps every part whole at any width (a line broken after a part ends in ` ·`, which must fit too)', () => {
+    for (const width of [60, 72, 80, 100]) {
+      const table = renderHeadline(summary(), '/tmp/run', { width }).split('\n').filter((l) => / · |^ {4}\S/.test(l));
+      assert.ok(table.length > 0);
+      for (const line of table) assert.ok(!line.includes('…'), `width ${width}: ${line}`);
+      // The two-line label of the CoT pair shows its k and its CoT.
+      assert.match(table.join('\n'), /retrieved k=3[^\n]*\n?[^\n]*CoT/);
+    }
+  });
+
   it('the suite may choose the headline', () => {
     const s = summary();
     assert.equal(chooseHeadline(s.pairs).pair, s.pairs[0]);

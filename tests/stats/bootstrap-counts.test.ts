@@ -245,8 +245,12 @@ describe('cluster bootstrap interval: the same to the last bit as a scan of ever
       for (const density of [1, 0.5, 0.05, 0]) {
         const sizes = Array.from({ length: g }, () => (rand() < 0.2 ? 0 : 1 + Math.floor(rand() * 3)));
         const sums = sizes.map((size) => (size > 0 && rand() < density ? Math.floor(rand() * (2 * size + 1)) - size : 0));
+        const allOnes = [...sizes];
+        const noItems = sizes.map(() => 0);
         for (const level of [0.95, 0.9]) {
           assert.deepEqual(clusterBootstrapInterval(sums, sizes, weights, level), scanInterval(sums, sizes, weights, level), `g ${g}, density ${density}, level ${level}`);
+          assert.deepEqual(clusterBootstrapInterval(allOnes, sizes, weights, level), scanInterval(allOnes, sizes, weights, level), `g ${g}: every item 1`);
+          assert.deepEqual(clusterBootstrapInterval(noItems, noItems, weights, level), scanInterval(noItems, noItems, weights, level), `g ${g}: no items`);
         }
       }
     }
