@@ -27,7 +27,18 @@ const runs = Number(arg('runs', '3'));
 const baseline = arg('baseline', '');
 const models = arg('models', '');
 const outDir = path.resolve(arg('out', path.join(ROOT, 'benchmarks')));
-const trees: { label: string; root: string }[] = [{ label: 'this tree', root: ROOT }, ...(baseline ? [{ label: 'baseline', root: path.resolve(baseline) }] : [])];
+/** `<label> (<short revision>[, with uncommitted changes])` where the tree is a git checkout. */
+function labelled(label: string, root: string): string {
+  const git = (...args: string[]) => spawnSync('git', ['-C', root, ...args], { encoding: 'utf8' });
+  const revision = git('rev-parse', '--short', 'HEAD');
+  if (revision.status !== 0) return label;
+  const dirty = git('status', '--porcelain', '--untracked-files=no').stdout.trim() !== '';
+  return `${label} (${revision.stdout.trim()}${dirty ? ', with uncommitted changes' : ''})`;
+}
+const trees: { label: string; root: string }[] = [
+  { label: labelled('this tree', ROOT), root: ROOT },
+  ...(baseline ? [{ label: labelled('baseline', path.resolve(baseline)), root: path.resolve(baseline) }] : []),
+];
 const log = (m: string) => process.stderr.write(`${m}\n`);
 const load = () => os.loadavg()[0]!;
 

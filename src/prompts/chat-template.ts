@@ -180,19 +180,18 @@ export function jinjaChatRenderer(text: string, tokenizerConfig: Record<string, 
   const identity = JSON.stringify([text, specialTokens, addGenerationPrompt, tools, documents, rest]);
   const shared = sharedRenderers.get(identity);
   if (shared) return shared;
-  // A prompt is a pure function of the template, its variables and the messages, and a suite asks
+  // A prompt is a pure function of the template, its variables and the messages, and a run asks
   // for the same messages many times: grid points that differ only in decoding or scoring, and
-  // models of one lineage that share a tokenizer (instruct and chat). Each distinct prompt is
-  // rendered once (a third of a warm quickstart's 1,800 chat renders; 0.1 s).
-  const rendered = new Map<string, string>();
+  // models of one lineage that share a tokenizer (instruct and chat). The runner builds each
+  // message list once and hands the same array to every model (run/runner.ts, planModel), so a
+  // prompt is remembered by its array, which must not change after it was rendered (a warm
+  // quickstart: 700 renders instead of 1,800, 0.1 s). Remembered as long as the array lives.
+  const rendered = new WeakMap<readonly ChatMessage[], string>();
   const render = (messages: ChatMessage[]): string => {
-    const key = JSON.stringify(messages);
-    const known = rendered.get(key);
+    const known = rendered.get(messages);
     if (known !== undefined) return known;
     const prompt = (template ??= new Template(text)).render({ messages, add_generation_prompt: addGenerationPrompt, tools, documents, ...specialTokens, ...rest });
-    // Bounded: a run far larger than the memo just renders every prompt, as before.
-    if (rendered.size >= RENDERED_PROMPTS_KEPT) rendered.clear();
-    rendered.set(key, prompt);
+    rendered.set(messages, prompt);
     return prompt;
   };
   if (sharedRenderers.size >= SHARED_RENDERERS_KEPT) sharedRenderers.clear();
@@ -203,8 +202,6 @@ export function jinjaChatRenderer(text: string, tokenizerConfig: Record<string, 
 /** Renderers by template and variables: models with the same template share one (and its memo). */
 const sharedRenderers = new Map<string, (messages: ChatMessage[]) => string>();
 const SHARED_RENDERERS_KEPT = 64;
-/** Rendered prompts kept per renderer. */
-const RENDERED_PROMPTS_KEPT = 20_000;
 
 /** A message's text as a template may print it (most trim it). */
 function printable(content: string): string {
@@ -217,8 +214,15 @@ function printable(content: string): string {
  */
 export function checkedChatRenderer(render: (messages: ChatMessage[]) => string, options: ChatOptions, modelName: string): ChatRenderer {
   const merge = options.systemRole === 'merge';
+  // The merged list of a given list is made once, so that the renderer's memo (by array) holds.
+  const merged = new WeakMap<readonly ChatMessage[], ChatMessage[]>();
+  const mergedOf = (input: ChatMessage[]): ChatMessage[] => {
+    let messages = merged.get(input);
+    if (!messages) merged.set(input, (messages = mergeSystemIntoFirstUser(input)));
+    return messages;
+  };
   return (input) => {
-    const messages = merge ? mergeSystemIntoFirstUser(input) : input;
+    const messages = merge ? mergedOf(input) : input;
     const hasSystem = messages.some((m) => m.role === 'system');
     const remedy = hasSystem ? '; set `system_role: merge` for this model to put the instruction at the start of the first user turn instead' : '';
     let prompt: string;

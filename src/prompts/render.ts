@@ -78,10 +78,15 @@ export function buildMessages(input: PromptInput): ChatMessage[] {
 /** The exact string a model receives. `chat` needs the model's template; there is no silent raw fallback. */
 export function renderPrompt(input: PromptInput, format: PromptFormat, renderChat?: ChatRenderer, modelName = 'model'): string {
   if (format === 'raw') return renderRaw(input);
+  return renderChatPrompt(buildMessages(input), renderChat, modelName);
+}
+
+/** `messages` through the model's chat template; without one, an error saying to use `raw`. */
+export function renderChatPrompt(messages: ChatMessage[], renderChat: ChatRenderer | undefined, modelName = 'model'): string {
   if (!renderChat) {
     throw new InputError(
       `model \`${modelName}\` has no chat_template in its tokenizer_config.json, so format \`chat\` is not possible; use format \`raw\` for it`,
     );
   }
-  return renderChat(buildMessages(input));
+  return renderChat(messages);
 }

@@ -15,7 +15,7 @@ import { modelFingerprint, openModel } from '../models/backends.js';
 import { makeExemplar } from '../prompts/exemplars.js';
 import { pickExemplars } from '../prompts/fewshot.js';
 import { mergeSystemIntoFirstUser } from '../prompts/chat-template.js';
-import { buildMessages, renderPrompt, type PromptInput } from '../prompts/render.js';
+import { buildMessages, renderChatPrompt, renderRaw, type PromptInput } from '../prompts/render.js';
 import { promptOpensBlock } from '../scoring/reasoning.js';
 import { openRetriever, retrievalManifest, RETRIEVERS, throttledProgressLog } from '../retrieval/retrievers.js';
 import { hasJudgements, judgements, metricsDepth, retrievalMetrics } from '../retrieval/metrics.js';
@@ -26,7 +26,7 @@ import { answerRecallAtK, isAnswerable } from '../retrieval/recall.js';
 import { scoreResponse } from '../scoring/score.js';
 import { coordinatesOf, pointKey, type ResolvedPoint } from '../suite/grid.js';
 import type { Suite, SuiteModel } from '../suite/load.js';
-import type { ContextMode, Dataset, Doc, GenerationRequest, GenerationResult, Generator, ItemContext, LoadedModel, QaItem, Retriever, SampleRecord } from '../types.js';
+import type { ChatMessage, ContextMode, Dataset, Doc, GenerationRequest, GenerationResult, Generator, ItemContext, LoadedModel, QaItem, Retriever, SampleRecord } from '../types.js';
 import { baseManifest, gitState } from '../rundir/manifest.js';
 import { identityDifferences, readRunFileForResume, recoverSamples, writeRunFile } from '../rundir/resume.js';
 import { forEachRunSample } from '../rundir/read.js';
@@ -218,16 +218,20 @@ interface Prepared {
   contexts: ContextTable;
   exemplarDocs: Map<string, Doc[]>;
   /**
-   * Raw prompts by `promptKey|itemId`: they do not depend on the model, nor on a point's decoding
-   * or scoring, so every model and such points share one string (rendered once, held once).
+   * Raw prompts and chat messages by `promptKey|itemId`: they do not depend on the model, nor on a
+   * point's decoding or scoring, so every model and such points share one (made once, held once).
+   * Models whose chat template is the same render each shared message list once
+   * (prompts/chat-template.ts).
    */
   rawPrompts?: Map<string, string>;
+  chatMessages?: Map<string, ChatMessage[]>;
 }
 
 /** Prompts of every (format, point) of one model, keyed `format|pointKey`. */
 export function planModel(prepared: Prepared, model: SuiteModel, loaded: LoadedModel): Map<string, PlannedSample[]> {
   const { suite, dataset, contexts, exemplarDocs } = prepared;
   const rawPrompts = (prepared.rawPrompts ??= new Map());
+  const chatMessages = (prepared.chatMessages ??= new Map());
   const plan = new Map<string, PlannedSample[]>();
   for (const format of model.formats) {
     for (const point of suite.points) {
@@ -236,27 +240,29 @@ export function planModel(prepared: Prepared, model: SuiteModel, loaded: LoadedM
       const pointId = pointKey(point);
       // What the prompt is made of (points that differ only in decoding or scoring share it).
       const promptId = JSON.stringify([instruction, point.cot, contextKey(point.context, point.k), point.shots]);
-      const samples = dataset.items.map((item): PlannedSample => {
-        const context = table.get(item.id);
-        if (format === 'raw') {
-          const rawKey = `${promptId}|${item.id}`;
-          const known = rawPrompts.get(rawKey);
-          if (known !== undefined) return { item, point, context, request: { prompt: known, decoding } };
-        }
+      const inputOf = (item: QaItem, context: ItemContext | undefined): PromptInput => {
         const exemplars = pickExemplars(dataset.fewShot, item, point.shots, suite.seed).map((ex) =>
           makeExemplar(ex, instruction.closedBook ? [] : (exemplarDocs.get(ex.id) ?? []), instruction, point.cot),
         );
-        const input: PromptInput = { instruction, cot: point.cot, question: item.question, docs: context?.docs ?? [], exemplars };
-        if (format === 'chat' && loaded.acceptsMessages) {
+        return { instruction, cot: point.cot, question: item.question, docs: context?.docs ?? [], exemplars };
+      };
+      const samples = dataset.items.map((item): PlannedSample => {
+        const context = table.get(item.id);
+        const promptKey = `${promptId}|${item.id}`;
+        if (format === 'raw') {
+          let prompt = rawPrompts.get(promptKey);
+          if (prompt === undefined) rawPrompts.set(promptKey, (prompt = renderRaw(inputOf(item, context))));
+          return { item, point, context, request: { prompt, decoding } };
+        }
+        let built = chatMessages.get(promptKey);
+        if (built === undefined) chatMessages.set(promptKey, (built = buildMessages(inputOf(item, context))));
+        if (loaded.acceptsMessages) {
           // The server applies its own template: the sample records the messages' compact JSON.
-          const built = buildMessages(input);
           const messages = model.chat.systemRole === 'merge' ? mergeSystemIntoFirstUser(built) : built;
           return { item, point, context, request: { prompt: JSON.stringify(messages), messages, decoding } };
         }
-        const prompt = renderPrompt(input, format, loaded.renderChat, model.name);
-        if (format === 'raw') rawPrompts.set(`${promptId}|${item.id}`, prompt);
         // A rendered chat prompt carries its template's own special tokens: none are added to it.
-        return { item, point, context, request: format === 'chat' ? { prompt, decoding, chat: true } : { prompt, decoding } };
+        return { item, point, context, request: { prompt: renderChatPrompt(built, loaded.renderChat, model.name), decoding, chat: true } };
       });
       plan.set(`${format}|${pointId}`, samples);
     }

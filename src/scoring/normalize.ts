@@ -16,19 +16,22 @@ const WHITESPACE = /\s+/;
 
 // Scoring one sample normalises its scored text four times and its gold answers and the refusal
 // markers about six times, and the same answers and responses recur across a run's cells: keep the
-// normalised forms of short texts (30 ms of a warm quickstart's 3,600 samples otherwise). Bounded;
-// emptied when full, which only costs recomputation.
+// normalised forms of short texts (30 ms of a warm quickstart's 3,600 samples otherwise).
 const NORMALIZED = new Map<string, string>();
 const MAX_NORMALIZED = 50_000;
 const MAX_NORMALIZED_LENGTH = 400;
 
 export function normalizeAnswer(text: string): string {
-  if (text.length > MAX_NORMALIZED_LENGTH) return normalizeUncached(text);
-  let normalized = NORMALIZED.get(text);
+  return text.length > MAX_NORMALIZED_LENGTH ? normalizeUncached(text) : remembered(NORMALIZED, MAX_NORMALIZED, text);
+}
+
+/** The normalised text through a bounded memo, emptied when full (which only costs recomputation). */
+function remembered(memo: Map<string, string>, capacity: number, text: string): string {
+  let normalized = memo.get(text);
   if (normalized === undefined) {
-    if (NORMALIZED.size >= MAX_NORMALIZED) NORMALIZED.clear();
+    if (memo.size >= capacity) memo.clear();
     normalized = normalizeUncached(text);
-    NORMALIZED.set(text, normalized);
+    memo.set(text, normalized);
   }
   return normalized;
 }
@@ -53,18 +56,12 @@ export function normalizedAnswers(answers: readonly string[]): string[] {
 }
 
 // A run checks the same retrieved documents once per grid cell (and the runner once more): keep
-// their normalised text. Bounded; emptied when full, which only costs recomputation.
+// their normalised text.
 const NORMALIZED_CONTEXTS = new Map<string, string>();
 const MAX_NORMALIZED_CONTEXTS = 20_000;
 
 function normalizedContext(text: string): string {
-  let normalized = NORMALIZED_CONTEXTS.get(text);
-  if (normalized === undefined) {
-    if (NORMALIZED_CONTEXTS.size >= MAX_NORMALIZED_CONTEXTS) NORMALIZED_CONTEXTS.clear();
-    normalized = normalizeUncached(text);
-    NORMALIZED_CONTEXTS.set(text, normalized);
-  }
-  return normalized;
+  return remembered(NORMALIZED_CONTEXTS, MAX_NORMALIZED_CONTEXTS, text);
 }
 
 /** Whether any gold answer occurs in `text` as a plain substring after normalisation. */

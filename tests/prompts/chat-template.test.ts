@@ -149,15 +149,34 @@ describe('one renderer per template and variables, each prompt rendered once', (
     assert.notEqual(jinjaChatRenderer(`${chatml} `, config, {}), a, 'another template');
   });
 
-  it('a prompt asked for again is the one rendered first, and equal to a fresh rendering by @huggingface/jinja', () => {
-    const render = jinjaChatRenderer(chatml, config, { memo_case: 1 });
-    const fresh = (m: ChatMessage[]) => new Template(chatml).render({ messages: m, add_generation_prompt: true, tools: null, documents: null, eos_token: '<|im_end|>', memo_case: 1 });
-    const first = render(messages);
-    assert.equal(first, fresh(messages));
+  it('a message list asked for again is rendered once; equal to a fresh rendering by @huggingface/jinja', () => {
+    let calls = 0;
+    const counted = `${chatml}{{ tick() }}`;
+    const render = jinjaChatRenderer(counted, config, { memo_case: 1, tick: () => ((calls += 1), '') });
+    const fresh = (m: ChatMessage[]) => new Template(counted).render({ messages: m, add_generation_prompt: true, tools: null, documents: null, eos_token: '<|im_end|>', memo_case: 1, tick: () => '' });
+    const list = messages.map((m) => ({ ...m }));
+    const first = render(list);
+    assert.equal(first, fresh(list));
+    assert.equal(render(list), first);
+    assert.equal(calls, 1, 'the same list: rendered once');
     assert.equal(render(messages.map((m) => ({ ...m }))), first);
+    assert.equal(calls, 2, 'another list with the same messages: rendered again, to the same prompt');
     const other: ChatMessage[] = [...messages, { role: 'assistant', content: 'x' }, { role: 'user', content: 'again?' }];
     assert.equal(render(other), fresh(other));
-    assert.notEqual(render(other), first);
+  });
+
+  it('system_role merge: the merged list is made once per list, so its prompt is remembered too', () => {
+    let calls = 0;
+    const inner = (m: ChatMessage[]) => ((calls += 1), m.map((x) => `${x.role}:${x.content}`).join('|'));
+    const checked = checkedChatRenderer(inner, { systemRole: 'merge' }, 'm');
+    const seen = new WeakMap<ChatMessage[], string>();
+    const memoised = checkedChatRenderer((m) => seen.get(m) ?? (seen.set(m, inner(m)), seen.get(m)!), { systemRole: 'merge' }, 'm');
+    const list = messages.map((m) => ({ ...m }));
+    assert.equal(checked(list), 'user:Answer from the documents.\n\nQuestion: who?');
+    calls = 0;
+    memoised(list);
+    memoised(list);
+    assert.equal(calls, 1);
   });
 
   it('a template that fails is not remembered as rendered: every call fails again', () => {
