@@ -5,14 +5,18 @@
 // with @huggingface/jinja (what transformers.js bundles), so transformers.js itself is loaded only
 // with the weights: a run served from the generation cache never loads it.
 
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { PreTrainedModel } from '@huggingface/transformers';
 import { InputError, messageOf, TemplateError } from '../../errors.js';
 import { checkedChatRenderer, jinjaChatRenderer, pinnedTemplate, readChatTemplate, templateVariables, type ChatOptions, type ChatTemplate } from '../../prompts/chat-template.js';
+import { makeDirectory, writeAtomically } from '../../util/atomic-write.js';
+import { cacheRoot } from '../../util/cache-dir.js';
 import { sha256File } from '../../util/hash.js';
-import { loadFolderTokenizer, TokenMemo, type TextTokenizer } from './tokenizer.js';
+import { loadFolderTokenizer, openFolderTokenizer, TokenMemo, type TextTokenizer } from './tokenizer.js';
 import type { BatchedGenerator, EngineSettings, WeightOptions } from './generator.js';
 import type { TransformersModelSpec } from './settings.js';
 import type { ModelEngine } from '../backend.js';
@@ -89,21 +93,24 @@ async function openFolder(
   const { dtype, device, batchSize, target, options } = prepared;
   const folder = prepared.folder!;
   const config = prepared.config!;
-  const tokenizer = await loadFolderTokenizer(folder, spec.name);
+  // Built on first use (tokenizer.ts): a run served from the cache never encodes.
+  const { tokenizer, contentKey } = await openFolderTokenizer(folder, spec.name);
   const generationConfig = await readJsonIfPresent(path.join(folder, 'generation_config.json'));
-  const settings: EngineSettings = {
+  const contextLength = contextLengthOf(config, spec.source);
+  // With the weights: the end-of-sequence ids need the built tokenizer.
+  const settings = (): EngineSettings => ({
     eosIds: eosTokenIds(generationConfig?.eos_token_id ?? config.eos_token_id, tokenizer),
-    contextLength: contextLengthOf(config, spec.source),
+    contextLength,
     batchSize,
     onBatch: spec.onBatch,
     decodeLoop: decodeLoopFor(spec, device),
-  };
+  });
   const fingerprint = knownFingerprint ?? (await fingerprintOf(spec.source, folder, dtype));
   let engine: Promise<BatchedGenerator> | undefined;
   const tokens = new TokenMemo(tokenizer);
   const chat = tokenizerChat(tokenizer, folder, spec.chat, spec.name);
   const load = (): Promise<BatchedGenerator> => {
-    engine ??= import('./generator.js').then(async (g) => new g.BatchedGenerator(await g.loadWeights(spec, target, options, dtype, device), tokenizer, settings, tokens));
+    engine ??= import('./generator.js').then(async (g) => new g.BatchedGenerator(await g.loadWeights(spec, target, options, dtype, device), tokenizer, settings(), tokens));
     return engine;
   };
   const model: LoadedModel = {
@@ -114,9 +121,9 @@ async function openFolder(
     },
     countTokens: (text, chat) => tokens.encode(text, chat).length,
     encode: (text, chat) => [...tokens.encode(text, chat)],
-    contextLength: settings.contextLength,
+    contextLength,
     renderChat: chat?.render,
-    promptStack: promptStackOf(tokenizer, chat?.template),
+    promptStack: await promptStackFor(tokenizer, chat?.template, contentKey),
     fingerprint,
     dispose: async () => {
       if (!engine) return;
@@ -368,6 +375,65 @@ export async function openChatRenderer(
  * writes them).
  */
 export function promptStackOf(tokenizer: TextTokenizer, template: ChatTemplate | undefined): Record<string, unknown> {
+  return promptStack(rawBosRule(tokenizer), template);
+}
+
+function promptStack(raw: string, template: ChatTemplate | undefined): Record<string, unknown> {
+  return {
+    chatTemplate: template ? { source: template.source, sha256: template.sha256 } : null,
+    bos: { raw, chat: 'none added (the template writes its own special tokens)' },
+  };
+}
+
+/**
+ * promptStackOf, with the BOS rule (the one part that needs the built tokenizer) remembered in the
+ * cache folder by the tokenizer files' content and the tokenizer library's version
+ * (`tokenizers/<key>.json`), so that opening a model again does not build its tokenizer.
+ */
+async function promptStackFor(tokenizer: TextTokenizer, template: ChatTemplate | undefined, contentKey: string | undefined): Promise<Record<string, unknown>> {
+  let file: string | undefined;
+  try {
+    if (contentKey !== undefined) file = path.join(cacheRoot(), 'tokenizers', `${createHash('sha256').update(`${BOS_RULE_VERSION}|${tokenizersLibrary()}|${contentKey}`).digest('hex')}.json`);
+  } catch {
+    // No usable cache folder: the rule is found by encoding, every time.
+  }
+  if (file !== undefined && existsSync(file)) {
+    try {
+      const remembered = JSON.parse(readFileSync(file, 'utf8')) as { bosRaw?: unknown };
+      if (typeof remembered.bosRaw === 'string') return promptStack(remembered.bosRaw, template);
+    } catch {
+      // Unreadable: found again below, and written anew.
+    }
+  }
+  const raw = rawBosRule(tokenizer);
+  if (file !== undefined) {
+    try {
+      makeDirectory(path.dirname(file));
+      await writeAtomically(file, `${JSON.stringify({ bosRaw: raw })}\n`);
+    } catch (error) {
+      if (!warnedBosRecord) process.stderr.write(`warning: cannot record a tokenizer's BOS rule in ${file} (${messageOf(error)}); its tokenizer will be built again next run\n`);
+      warnedBosRecord = true;
+    }
+  }
+  return promptStack(raw, template);
+}
+
+/** Bump when rawBosRule changes what it reports. */
+const BOS_RULE_VERSION = 1;
+let warnedBosRecord = false;
+
+/** The version of @huggingface/tokenizers (its encoding decides the rule), or `unknown`. */
+function tokenizersLibrary(): string {
+  try {
+    const entry = fileURLToPath(import.meta.resolve('@huggingface/tokenizers'));
+    return (JSON.parse(readFileSync(path.join(path.dirname(entry), '..', 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** What the tokenizer adds around a raw prompt, found by encoding a probe with and without special tokens. */
+function rawBosRule(tokenizer: TextTokenizer): string {
   const probe = 'ragtax';
   const plain = tokenizer.encode(probe, { add_special_tokens: false });
   const withSpecial = tokenizer.encode(probe);
@@ -375,13 +441,7 @@ export function promptStackOf(tokenizer: TextTokenizer, template: ChatTemplate |
   const before = at >= 0 ? withSpecial.slice(0, at) : [];
   const after = at >= 0 ? withSpecial.slice(at + plain.length) : [];
   const show = (ids: number[]) => ids.map((id) => `${tokenizer.decode([id], { skip_special_tokens: false })} (${id})`).join(' ');
-  return {
-    chatTemplate: template ? { source: template.source, sha256: template.sha256 } : null,
-    bos: {
-      raw: before.length > 0 || after.length > 0 ? `the tokenizer adds ${[before.length > 0 ? `${show(before)} before` : '', after.length > 0 ? `${show(after)} after` : ''].filter(Boolean).join(' and ')}` : 'none added',
-      chat: 'none added (the template writes its own special tokens)',
-    },
-  };
+  return before.length > 0 || after.length > 0 ? `the tokenizer adds ${[before.length > 0 ? `${show(before)} before` : '', after.length > 0 ? `${show(after)} after` : ''].filter(Boolean).join(' and ')}` : 'none added';
 }
 
 async function readJsonIfPresent(file: string): Promise<Json | undefined> {
