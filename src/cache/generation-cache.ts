@@ -22,7 +22,6 @@
 // rows written before are never looked up (they have no checksum to verify) and simply age out; the
 // file is migrated in place (a `checksum` column, the application id and user_version set), so an
 // older ragtax sharing the file keeps working with its own rows.
-import { createHash } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -30,6 +29,7 @@ import { messageOf } from '../errors.js';
 import type { FinishReason, GenerationRequest } from '../types.js';
 import { makeDirectory } from '../util/atomic-write.js';
 import { cacheRoot } from '../util/cache-dir.js';
+import { sha256Hex } from '../util/hash.js';
 
 /** What the cache keeps of a generation (latency is not kept: a hit costs no model time). */
 export interface CachedGeneration {
@@ -84,7 +84,7 @@ export function generationKey(modelKey: string, request: GenerationRequest): str
   let decoding = decodingJson.get(request.decoding);
   if (decoding === undefined) decodingJson.set(request.decoding, (decoding = canonicalJson(request.decoding)));
   const json = `{"decoding":${decoding},"model":${JSON.stringify(modelKey)},"prompt":${JSON.stringify(request.prompt)},"v":${SCHEMA_VERSION}}`;
-  return createHash('sha256').update(json).digest('hex');
+  return sha256Hex(json);
 }
 
 /**
@@ -96,7 +96,7 @@ const decodingJson = new WeakMap<object, string>();
 
 /** The checksum of a row: its key and its stored value, byte for byte. */
 function rowChecksum(key: string, value: string): string {
-  return createHash('sha256').update(`${key}\n${value}`).digest('hex');
+  return sha256Hex(`${key}\n${value}`);
 }
 
 /** `value` as a cached generation when it is one (exactly the four fields, of the right types). */

@@ -11,10 +11,16 @@ import { renderMarkdown } from './markdown.js';
 
 /** `samples`: report.html's samples, when the caller kept them (a run does); else read back from samples.jsonl. */
 export async function writeReports(outDir: string, summary: RunSummary, samples?: EmbeddableSamples): Promise<void> {
-  await writeAtomically(path.join(outDir, 'summary.csv'), renderCsv(summary.cells));
-  await writeAtomically(path.join(outDir, 'pairs.csv'), renderPairsCsv(summary.pairs));
-  await writeAtomically(path.join(outDir, 'report.md'), renderMarkdown(summary));
-  await writeHtmlReport(outDir, summary, undefined, samples);
+  // Written together: each file's disk writes overlap the rendering of the next. Every write is
+  // waited for; the first failure is raised.
+  const written = await Promise.allSettled([
+    writeAtomically(path.join(outDir, 'summary.csv'), renderCsv(summary.cells)),
+    writeAtomically(path.join(outDir, 'pairs.csv'), renderPairsCsv(summary.pairs)),
+    writeAtomically(path.join(outDir, 'report.md'), renderMarkdown(summary)),
+    writeHtmlReport(outDir, summary, undefined, samples),
+  ]);
+  const failed = written.find((w): w is PromiseRejectedResult => w.status === 'rejected');
+  if (failed) throw failed.reason;
   // summary.json last: its presence marks a finished run.
   await writeAtomically(path.join(outDir, SUMMARY_FILE), JSON.stringify(summary, null, 2) + '\n');
   // A finished run holds no temporary file of an earlier, killed write (e.g. summary.csv.tmp-<pid>).

@@ -8,6 +8,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import type { SampleRecord } from '../types.js';
 import { writeFailure } from '../util/atomic-write.js';
+import { linesToBuffer } from '../util/lines-buffer.js';
 
 /** Files open in this process, for `closeAllForInterrupt`. */
 const openFiles = new Set<SamplesFile>();
@@ -51,7 +52,7 @@ export class SamplesFile {
 
   private async write(records: readonly SampleRecord[]): Promise<void> {
     try {
-      await this.handle.appendFile(records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      await this.handle.appendFile(linesToBuffer(records.map((r) => JSON.stringify(r))));
       this.unsynced = true;
       if (performance.now() - this.lastSync >= this.syncEveryMs) await this.sync();
     } catch (error) {

@@ -26,16 +26,6 @@ export interface PairedBootstrapOptions {
   level?: number;
 }
 
-/** Quantile of sorted values with linear interpolation between order statistics (R type 7, numpy default). */
-function quantileSorted(sorted: ArrayLike<number>, q: number): number {
-  const position = (sorted.length - 1) * q;
-  const below = Math.floor(position);
-  const above = Math.ceil(position);
-  const low = sorted[below] ?? 0;
-  const high = sorted[above] ?? low;
-  return low + (high - low) * (position - below);
-}
-
 /** Resamples per interval: the option, checked. */
 function resampleCount(options: PairedBootstrapOptions, what: string): number {
   const resamples = options.samples ?? DEFAULT_BOOTSTRAP_SAMPLES;
@@ -43,12 +33,55 @@ function resampleCount(options: PairedBootstrapOptions, what: string): number {
   return resamples;
 }
 
-function percentileInterval(means: Float64Array, level: number): Interval {
-  // A typed array sorts numerically without a comparator, several times faster (the means are
-  // finite); the order statistics, and so the interval, are the same.
-  means.sort();
+/**
+ * Percentile interval of resampled values (which it reorders): R type 7 quantiles (numpy's default:
+ * linear interpolation between the order statistics around (n − 1)·q).
+ */
+export function percentileInterval(values: Float64Array, level: number): Interval {
   const tail = (1 - level) / 2;
-  return [quantileSorted(means, tail), quantileSorted(means, 1 - tail)];
+  const low = quantileSelect(values, tail, 0);
+  return [low, quantileSelect(values, 1 - tail, Math.floor((values.length - 1) * tail) + 1)];
+}
+
+/**
+ * The R-7 quantile q of `values`, which it reorders; `from`: every value before it is already ≤ the
+ * answer (a lower quantile selected before), so the search starts there. The two order statistics
+ * are found by selection, O(n), not a full sort: written out because the interval's ~2,000 values
+ * are selected ~600 times on a warm quickstart, where a typed-array sort took 27 ms and d3-array's
+ * quickselect (a comparator call per comparison) no less in a fresh process; this loop takes ~15.
+ */
+export function quantileSelect(values: Float64Array, q: number, from: number): number {
+  const position = (values.length - 1) * q;
+  const below = Math.floor(position);
+  selectInPlace(values, below, from, values.length - 1);
+  const low = values[below]!;
+  if (position === below) return low;
+  // After selection everything past `below` is ≥ values[below]: the next order statistic is their minimum.
+  let high = Infinity;
+  for (let i = below + 1; i < values.length; i++) if (values[i]! < high) high = values[i]!;
+  return low + (high - low) * (position - below);
+}
+
+/** Hoare selection: afterwards values[k] is the k-th smallest of values[left..right], with no larger value before it nor smaller after. */
+function selectInPlace(values: Float64Array, k: number, left: number, right: number): void {
+  while (right > left) {
+    const [x, y, z] = [values[left]!, values[(left + right) >>> 1]!, values[right]!];
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y; // median of three
+    let i = left;
+    let j = right;
+    while (i <= j) {
+      while (values[i]! < pivot) i++;
+      while (values[j]! > pivot) j--;
+      if (i <= j) {
+        const t = values[i]!;
+        values[i++] = values[j]!;
+        values[j--] = t;
+      }
+    }
+    if (k <= j) right = j;
+    else if (k >= i) left = i;
+    else return; // values[j + 1 .. i − 1] equal the pivot, k among them
+  }
 }
 
 /**
@@ -146,6 +179,22 @@ function logBinomialTerm(n: number, k: number, q: number): number {
 export function countsBootstrapInterval(values: readonly number[], counts: readonly number[], options: PairedBootstrapOptions): Interval {
   if (values.length !== counts.length) throw new RangeError(`countsBootstrapInterval: ${values.length} values but ${counts.length} counts`);
   const resamples = resampleCount(options, 'countsBootstrapInterval');
+  // A pure function of its arguments, and pairs often repeat a 2×2 table (sweep variants that
+  // change nothing for a pair; 21 distinct tables among a warm quickstart's 36 pairs).
+  const key = `${options.seed}|${resamples}|${options.level ?? 0.95}|${values.join(',')}|${counts.join(',')}`;
+  const known = countsIntervalMemo.get(key);
+  if (known) return [known[0], known[1]];
+  const interval = computeCountsInterval(values, counts, resamples, options);
+  if (countsIntervalMemo.size >= COUNTS_MEMO_SIZE) countsIntervalMemo.delete(countsIntervalMemo.keys().next().value!);
+  countsIntervalMemo.set(key, interval);
+  return [interval[0], interval[1]];
+}
+
+/** Recent counts intervals, by their arguments. */
+const countsIntervalMemo = new Map<string, Interval>();
+const COUNTS_MEMO_SIZE = 4096;
+
+function computeCountsInterval(values: readonly number[], counts: readonly number[], resamples: number, options: PairedBootstrapOptions): Interval {
   const categories = values
     .map((value, k) => ({ value, count: counts[k]! }))
     .filter((c) => {
@@ -163,7 +212,7 @@ export function countsBootstrapInterval(values: readonly number[], counts: reado
   // One inversion table set per category (its p is fixed; n is what is left to draw).
   const inversions = categories.map(() => new InversionBinomial(uniform));
   const last = categories.length - 1;
-  const means = new Float64Array(resamples);
+  const means = scratch(resamples);
   for (let b = 0; b < resamples; b++) {
     let left = n;
     let sum = 0;
@@ -298,12 +347,13 @@ function computeClusterInterval(sums: readonly number[], sizes: readonly number[
     const drew = counts.some((count) => count > 0);
     return drew ? (nonZero.length === 0 ? [0, 0] : [1, 1]) : [-1, 1];
   }
+  if (sums.every(Number.isInteger)) return percentileOfRatios(integerNumerators(weights, g, sums, nonZero.length), counts, level);
   const { rowStart, cluster, weight } = nonZeroDraws(weights, g);
   const clusters = Int32Array.from(nonZero);
   const clusterSums = Float64Array.from(sums);
   // Walk whichever is shorter per resample: the clusters with a non-zero sum, or the drawn clusters.
   const byNonZeroSums = clusters.length < cluster.length / resamples;
-  const means = new Float64Array(resamples);
+  const means = scratch(resamples);
   let kept = 0;
   for (let b = 0; b < resamples; b++) {
     const count = counts[b]!;
@@ -321,10 +371,71 @@ function computeClusterInterval(sums: readonly number[], sizes: readonly number[
     means[kept++] = sum / count;
   }
   if (kept === 0) return [-1, 1];
-  // A typed array sorts numerically without a comparator (the values are finite, never −0).
-  const sorted = means.subarray(0, kept).sort();
-  const tail = (1 - level) / 2;
-  return [quantileSorted(sorted, tail), quantileSorted(sorted, 1 - tail)];
+  return percentileInterval(means.subarray(0, kept), level);
+}
+
+/** Percentile interval of numerator/count over the resamples that drew an item (count > 0). */
+function percentileOfRatios(numerators: Float64Array, counts: Float64Array, level: number): Interval {
+  const means = scratch(numerators.length);
+  let kept = 0;
+  for (let b = 0; b < numerators.length; b++) {
+    const count = counts[b]!;
+    if (count > 0) means[kept++] = numerators[b]! / count;
+  }
+  if (kept === 0) return [-1, 1];
+  return percentileInterval(means.subarray(0, kept), level);
+}
+
+/**
+ * A reusable array of at least `length` values, for resampled means that live only while their
+ * interval is read off. A fresh 16 KB array per interval (2,000 resamples) is memory outside the
+ * JS heap that V8 must track and sweep: the ~300 intervals of a warm quickstart cost tens of ms of
+ * garbage collection that way.
+ */
+function scratch(length: number): Float64Array {
+  if (scratchValues.length < length) scratchValues = new Float64Array(length);
+  return scratchValues.subarray(0, length);
+}
+let scratchValues = new Float64Array(0);
+
+/** Numerators kept per set of draws, to start the next metric's from (most recent last). */
+const numeratorBases = new WeakMap<Int32Array, { sums: readonly number[]; numerators: Float64Array }[]>();
+/** The same for resampled item counts (sizes), apart so that the two do not push each other out. */
+const countBases = new WeakMap<Int32Array, { sums: readonly number[]; numerators: Float64Array }[]>();
+const NUMERATOR_BASES = 12;
+
+/**
+ * Σ_c w[b, c]·sums[c] of every resample b, for whole-number sums (a yes/no metric, or the paired
+ * difference of two). Every product and partial sum is then a whole number far below 2^53, so
+ * floating-point addition is exact and its order does not matter: the numerators equal those of the
+ * cluster-by-cluster scan bit for bit, and they can be made from another metric's numerators plus
+ * the clusters where the two sums differ. A cell's metrics, and one metric across cells and pairs,
+ * mostly differ in a few clusters (a warm quickstart: 2,600 cluster columns of 2,000 draws instead
+ * of 5,800), so each starts from the closest of the last few.
+ */
+function integerNumerators(weights: Int32Array, g: number, sums: readonly number[], nonZero: number, basesBy = numeratorBases): Float64Array {
+  const resamples = weights.length / g;
+  let bases = basesBy.get(weights);
+  if (!bases) basesBy.set(weights, (bases = []));
+  let closest: { sums: readonly number[]; numerators: Float64Array } | null = null;
+  let cost = nonZero; // columns to add from zero
+  for (const base of bases) {
+    let differing = 0;
+    for (let c = 0; c < g && differing < cost; c++) if (base.sums[c] !== sums[c]) differing++;
+    if (differing < cost) [closest, cost] = [base, differing];
+  }
+  // The oldest base makes room, and its array is reused (fresh 16 KB arrays cost GC time, see `scratch`).
+  const numerators = bases.length >= NUMERATOR_BASES ? bases.shift()!.numerators : new Float64Array(resamples);
+  if (!closest) numerators.fill(0);
+  else if (closest.numerators !== numerators) numerators.set(closest.numerators); // else: the evicted base was the closest, and holds its values
+  const from = closest?.sums;
+  for (let c = 0; c < g; c++) {
+    const delta = sums[c]! - (from ? from[c]! : 0);
+    if (delta === 0) continue;
+    for (let b = 0, at = c; b < resamples; b++, at += g) numerators[b]! += weights[at]! * delta;
+  }
+  bases.push({ sums: [...sums], numerators });
+  return numerators;
 }
 
 /** Σ w·size of each resample, per set of draws and set of sizes. */
@@ -335,18 +446,9 @@ function resampledCounts(weights: Int32Array, g: number, sizes: readonly number[
   const key = sizes.join(',');
   const known = memo.get(key);
   if (known) return known;
-  const { rowStart, cluster, weight } = nonZeroDraws(weights, g);
-  const resamples = weights.length / g;
-  const clusterSizes = Float64Array.from(sizes);
-  const counts = new Float64Array(resamples);
-  for (let b = 0; b < resamples; b++) {
-    let count = 0;
-    for (let i = rowStart[b]!, end = rowStart[b + 1]!; i < end; i++) {
-      const size = clusterSizes[cluster[i]!]!;
-      if (size !== 0) count += weight[i]! * size;
-    }
-    counts[b] = count;
-  }
+  // Sizes are whole numbers: Σ w·size by the same exact, incremental sums as a metric's numerators.
+  const nonZero = sizes.reduce((n, size) => n + (size !== 0 ? 1 : 0), 0);
+  const counts = integerNumerators(weights, g, sizes, nonZero, countBases).slice();
   memo.set(key, counts);
   return counts;
 }

@@ -255,4 +255,33 @@ describe('cluster bootstrap interval: the same to the last bit as a scan of ever
       }
     }
   });
+
+  it('a run of metrics that differ in a few clusters (whole-number sums start from an earlier metric\'s numerators)', () => {
+    const rand = mulberry32(5);
+    const g = 94;
+    const weights = clusterResampleWeights(g, { seed: 3, samples: 1000 });
+    const sizes = Array.from({ length: g }, () => 1 + Math.floor(rand() * 4));
+    let sums = sizes.map((size) => Math.floor(rand() * (size + 1)));
+    for (let step = 0; step < 60; step++) {
+      // Change a few clusters (sometimes to 0, sometimes negative, as a paired difference is), or many.
+      const changes = step % 10 === 9 ? g : 1 + Math.floor(rand() * 4);
+      sums = [...sums];
+      for (let j = 0; j < changes; j++) {
+        const c = Math.floor(rand() * g);
+        sums[c] = Math.floor(rand() * (2 * sizes[c]! + 1)) - sizes[c]!;
+      }
+      assert.deepEqual(clusterBootstrapInterval(sums, sizes, weights, 0.95), scanInterval(sums, sizes, weights, 0.95), `step ${step}`);
+    }
+  });
+
+  it('fractional sums (F1) take the scan', () => {
+    const rand = mulberry32(8);
+    const g = 40;
+    const weights = clusterResampleWeights(g, { seed: 11, samples: 800 });
+    const sizes = Array.from({ length: g }, () => 1 + Math.floor(rand() * 3));
+    for (let step = 0; step < 10; step++) {
+      const sums = sizes.map((size) => (rand() < 0.3 ? 0 : Math.round(rand() * size * 1000) / 997));
+      assert.deepEqual(clusterBootstrapInterval(sums, sizes, weights, 0.95), scanInterval(sums, sizes, weights, 0.95), `step ${step}`);
+    }
+  });
 });

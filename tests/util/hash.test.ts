@@ -109,3 +109,10 @@ test('a missing file is an error naming it', async () => {
   const { sha256File } = await import('../../src/util/hash.js');
   await assert.rejects(sha256File(path.join(scratch, 'absent.bin')), /ENOENT.*absent\.bin/);
 });
+
+test('sha256Hex is the sha256 of the UTF-8 bytes (ASCII, escapes, non-Latin text, astral and lone surrogates)', async () => {
+  const { sha256Hex } = (await import(HASH_MODULE)) as typeof import('../../src/util/hash.js');
+  for (const text of ['', 'abc', '{"prompt":"Q\\n\\"A\\""}', 'Ünïcødé — 日本語', '😀 \ud83d lone', 'x'.repeat(100_000)]) {
+    assert.equal(sha256Hex(text), sha256(Buffer.from(text, 'utf8')), JSON.stringify(text.slice(0, 20)));
+  }
+});

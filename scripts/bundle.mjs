@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// Bundles the compiled CLI (dist/, from tsc) into dist/bundle/: what bin/ragtax.js runs.
+//
+// Why: a `ragtax run` loads about 250 module files (yaml alone is 72, zod, csv-stringify,
+// cli-progress and ragtax's own ~100), and Node 20 has no compile cache for ES modules: resolving,
+// reading and compiling them one by one took ~100 ms of every command's start, a third of a warm
+// quickstart re-run's budget. esbuild (tsx's own bundler) merges them into a few chunks; code
+// behind a dynamic import() stays in its own chunk, loaded on first use as before.
+//
+// Left out of the bundle, and loaded from node_modules as before: native addons and what loads
+// them, the large optional backends (imported only when a suite names them), and packages read as
+// files rather than imported (chart.js's UMD build is embedded in report.html).
+//
+// The chunks sit two folders below the package root, like every compiled module, so
+// PACKAGE_ROOT (rundir/manifest.ts) is the same; source maps chain back to src/ (`--debug`).
+import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outdir = `${root}dist/bundle`;
+
+const EXTERNAL = [
+  'better-sqlite3',
+  'hnswlib-node',
+  'onnxruntime-node',
+  'onnxruntime-common',
+  'onnxruntime-web',
+  'sharp',
+  '@huggingface/transformers',
+  'node-llama-cpp',
+  'undici',
+  'chart.js',
+];
+
+rmSync(outdir, { recursive: true, force: true });
+await build({
+  entryPoints: [`${root}dist/cli.js`],
+  outdir,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: EXTERNAL,
+  sourcemap: true,
+  // CommonJS packages in an ES module bundle still call require() for Node's built-ins.
+  banner: { js: "import { createRequire as __ragtaxCreateRequire } from 'node:module'; const require = __ragtaxCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});

@@ -1,0 +1,28 @@
+// linesToBuffer writes ASCII lines as Latin-1 and others as UTF-8: the bytes must be exactly
+// Buffer.from(lines.join('\n') + '\n'), whatever the text (ASCII, Latin-1 range, CJK, emoji, lone
+// surrogates, empty lines).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { linesToBuffer } from '../../src/util/lines-buffer.js';
+
+const reference = (lines: readonly string[]) => Buffer.from(lines.map((l) => `${l}\n`).join(''), 'utf8');
+
+const codeUnits = fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 40 }).map((units) => String.fromCharCode(...units));
+const asciiText = fc.array(fc.integer({ min: 0, max: 0x7f }), { maxLength: 200 }).map((units) => String.fromCharCode(...units));
+const latin1Text = fc.array(fc.integer({ min: 0x20, max: 0xff }), { maxLength: 40 }).map((units) => String.fromCharCode(...units));
+
+test('the same bytes as joining and encoding as UTF-8', () => {
+  fc.assert(
+    fc.property(fc.array(fc.oneof(asciiText, latin1Text, codeUnits, fc.string()), { maxLength: 20 }), (lines) => {
+      assert.deepEqual(linesToBuffer(lines), reference(lines));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('named cases: none, an empty line, JSON with escapes, non-ASCII, an astral character, a lone surrogate', () => {
+  for (const lines of [[], [''], [JSON.stringify({ prompt: 'Q:\n"x"\t\u0001' })], ['naïve — 日本', 'ascii'], ['😀'], ['a\ud800b', '\udfff']]) {
+    assert.deepEqual(linesToBuffer(lines), reference(lines), JSON.stringify(lines));
+  }
+});
