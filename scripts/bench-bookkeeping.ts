@@ -1,6 +1,6 @@
 // Bookkeeping benchmark: `ragtax compare` and `ragtax report` on runs of a million samples and more.
 //
-//   npx tsc -p tsconfig.json   # the commands are timed through the real CLI, bin/ragtax.js → dist/
+//   npm run build   # the commands are timed through the real CLI, bin/ragtax.js → dist/bundle/
 //   npx tsx scripts/bench-bookkeeping.ts [--records 1000000] [--big 5000000] [--old DIR] [--tmp DIR] [--out benchmarks] [--keep]
 //
 // Synthesises run folders in the real format (samples.jsonl records as the runner writes them,
@@ -192,7 +192,7 @@ const results: Measured[] = [];
 const notes: string[] = [];
 try {
   const newCli = path.join(ROOT, 'bin/ragtax.js');
-  if (!existsSync(path.join(ROOT, 'dist/cli.js'))) throw new Error('dist/ is missing: run `npx tsc -p tsconfig.json` first');
+  if (!existsSync(path.join(ROOT, 'dist/bundle/cli.js'))) throw new Error('dist/bundle/ is missing: run `npm run build` first');
   const oldCli = oldDir ? path.join(path.resolve(oldDir), 'bin/ragtax.js') : null;
   const suite = await loadSuite(SUITE);
   log(`baseline run, ${records} samples`);

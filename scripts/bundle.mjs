@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Bundles the compiled CLI (dist/, from tsc) into dist/bundle/: what bin/ragtax.js runs.
+// Bundles the CLI (src/cli.ts and what it imports) into dist/bundle/: what bin/ragtax.js runs.
+// `npm run build` type-checks with tsc first (no output); esbuild strips the types. dist/ holds
+// nothing else, so no separately compiled copy of the sources can go stale beside the bundle.
 //
 // Why: a `ragtax run` loads about 250 module files (yaml alone is 72, zod, csv-stringify,
 // cli-progress and ragtax's own ~100), and Node 20 has no compile cache for ES modules: resolving,
@@ -11,14 +13,14 @@
 // them, the large optional backends (imported only when a suite names them), and packages read as
 // files rather than imported (chart.js's UMD build is embedded in report.html).
 //
-// The chunks sit two folders below the package root, like every compiled module, so
-// PACKAGE_ROOT (rundir/manifest.ts) is the same; source maps chain back to src/ (`--debug`).
+// The chunks sit two folders below the package root, as src/rundir/manifest.ts does, so
+// PACKAGE_ROOT is the same from both; the source maps point at src/ (`--debug`).
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const outdir = `${root}dist/bundle`;
+const dist = `${root}dist`;
 
 const EXTERNAL = [
   'better-sqlite3',
@@ -33,10 +35,11 @@ const EXTERNAL = [
   'chart.js',
 ];
 
-rmSync(outdir, { recursive: true, force: true });
+rmSync(dist, { recursive: true, force: true }); // also what an older build (tsc's output) left there
 await build({
-  entryPoints: [`${root}dist/cli.js`],
-  outdir,
+  entryPoints: [`${root}src/cli.ts`],
+  tsconfig: `${root}tsconfig.json`,
+  outdir: `${dist}/bundle`,
   bundle: true,
   splitting: true,
   format: 'esm',
