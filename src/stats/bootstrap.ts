@@ -330,10 +330,11 @@ function computeClusterInterval(sums: readonly number[], sizes: readonly number[
   const g = sums.length;
   const resamples = weights.length / g;
   // Each resample's item count (Σ w·size) is shared by every metric over the same subset of a
-  // cell: made once per set of sizes. Each resample's Σ w·sum then skips the terms that are 0
-  // (clusters whose sum is 0, or draws of weight 0), so a sparse metric (a rare refusal) costs
-  // little; the terms left are added in cluster order, as in a scan of every cluster, so the
-  // result is the same to the last bit (a skipped term adds exactly 0).
+  // cell: made once per set of sizes. Each resample's numerator Σ w·sum comes from one of two
+  // paths with the same result to the last bit: whole-number sums (yes/no metrics and their
+  // differences) are exact in any order and are made incrementally (`integerNumerators`); other
+  // sums (F1) are added in cluster order, skipping the terms that are 0 (clusters whose sum is 0,
+  // or draws of weight 0), as a scan of every cluster would (a skipped term adds exactly 0).
   const counts = resampledCounts(weights, g, sizes);
   const nonZero: number[] = [];
   let allOnes = true;
@@ -347,17 +348,19 @@ function computeClusterInterval(sums: readonly number[], sizes: readonly number[
     const drew = counts.some((count) => count > 0);
     return drew ? (nonZero.length === 0 ? [0, 0] : [1, 1]) : [-1, 1];
   }
-  if (sums.every(Number.isInteger)) return percentileOfRatios(integerNumerators(weights, g, sums, nonZero.length), counts, level);
+  const numerators = sums.every(Number.isInteger) ? integerNumerators(weights, g, sums, nonZero.length) : scannedNumerators(weights, g, sums, nonZero);
+  return percentileOfRatios(numerators, counts, level);
+}
+
+/** Σ w·sum of every resample, cluster by cluster in order, walking per resample whichever is shorter: the clusters with a non-zero sum, or the drawn clusters. */
+function scannedNumerators(weights: Int32Array, g: number, sums: readonly number[], nonZero: readonly number[]): Float64Array {
+  const resamples = weights.length / g;
   const { rowStart, cluster, weight } = nonZeroDraws(weights, g);
   const clusters = Int32Array.from(nonZero);
   const clusterSums = Float64Array.from(sums);
-  // Walk whichever is shorter per resample: the clusters with a non-zero sum, or the drawn clusters.
   const byNonZeroSums = clusters.length < cluster.length / resamples;
-  const means = scratch(resamples);
-  let kept = 0;
+  const numerators = new Float64Array(resamples);
   for (let b = 0; b < resamples; b++) {
-    const count = counts[b]!;
-    if (count <= 0) continue;
     let sum = 0;
     if (byNonZeroSums) {
       const row = b * g;
@@ -368,10 +371,9 @@ function computeClusterInterval(sums: readonly number[], sizes: readonly number[
     } else {
       for (let i = rowStart[b]!, end = rowStart[b + 1]!; i < end; i++) sum += weight[i]! * clusterSums[cluster[i]!]!;
     }
-    means[kept++] = sum / count;
+    numerators[b] = sum;
   }
-  if (kept === 0) return [-1, 1];
-  return percentileInterval(means.subarray(0, kept), level);
+  return numerators;
 }
 
 /** Percentile interval of numerator/count over the resamples that drew an item (count > 0). */
