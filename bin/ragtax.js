@@ -4,4 +4,4 @@
 // With --debug, stack traces name the TypeScript sources (the bundle's source maps); source maps
 // apply only to modules loaded after they are enabled, hence the dynamic import.
 if (process.argv.includes('--debug')) process.setSourceMapsEnabled(true);
-await import('../dist/bundle/cli.js');
+await import('../dist/bundle/main.js');

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Bundles the CLI (src/cli.ts and what it imports) into dist/bundle/: what bin/ragtax.js runs.
+// Bundles the CLI (src/main.ts, the entry that loads src/cli.ts, and what they import) into
+// dist/bundle/: bin/ragtax.js runs dist/bundle/main.js.
 // `npm run build` type-checks with tsc first (no output); esbuild strips the types. dist/ holds
 // nothing else, so no separately compiled copy of the sources can go stale beside the bundle.
 //
@@ -13,7 +14,7 @@
 // them, the large optional backends (imported only when a suite names them), and packages read as
 // files rather than imported (chart.js's UMD build is embedded in report.html).
 //
-// The chunks sit two folders below the package root, as src/rundir/manifest.ts does, so
+// The chunks sit two folders below the package root, as src/rundir/git-state.ts does, so
 // PACKAGE_ROOT is the same from both; the source maps point at src/ (`--debug`).
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
@@ -37,7 +38,7 @@ const EXTERNAL = [
 
 rmSync(dist, { recursive: true, force: true }); // also what an older build (tsc's output) left there
 await build({
-  entryPoints: [`${root}src/cli.ts`],
+  entryPoints: [`${root}src/main.ts`],
   tsconfig: `${root}tsconfig.json`,
   outdir: `${dist}/bundle`,
   bundle: true,

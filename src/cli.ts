@@ -3,7 +3,6 @@
 import { closest } from 'fastest-levenshtein';
 import { createRequire } from 'node:module';
 import type yargsModule from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { LIST_TABLES, runListCommand } from './commands/list.js';
 import { InputError, messageOf, PartialGenerationError, RagtaxError } from './errors.js';
 import { useAtomicMarking } from './runtime/gc.js';
@@ -272,7 +271,9 @@ function withOptionHint(message: string, options: { key: Record<string, unknown>
   return hints.length > 0 ? `${message}\n${hints.join('\n')}` : message;
 }
 
-const argv = hideBin(process.argv);
+// The arguments after `node bin/ragtax.js` (what yargs' hideBin gives for Node; importing it
+// bundled yargs' whole ES-module build beside the CommonJS one the parser uses).
+const argv = process.argv.slice(2);
 const debug = argv.includes('--debug');
 main(argv).catch((thrown: unknown) => {
   // A signal is being handled (run/interrupt.ts): it prints its own line and exits.

@@ -3,7 +3,7 @@
 
 import type { Cell, CellAggregate, Interval, SampleScores } from '../types.js';
 import { METRIC_DEFS, SUBSETS, type MetricDef, type MetricName, type Subset } from '../scoring/metrics.js';
-import { clusterBootstrapInterval, clusterResampleWeights, clusterTotals, indexClusters } from '../stats/bootstrap.js';
+import { ClusterDraws, clusterBootstrapInterval, clusterTotals, indexClusters } from '../stats/bootstrap.js';
 import { meanInterval, rateInterval, SMALL_SAMPLE } from '../stats/intervals.js';
 
 export interface ScoredSample {
@@ -57,7 +57,7 @@ export interface ClusterOptions {
 interface CellClusters {
   index: Map<ScoredSample, number>;
   count: number;
-  weights: Int32Array;
+  draws: ClusterDraws;
 }
 
 function cellClusters(kept: readonly ScoredSample[], options: ClusterOptions): CellClusters {
@@ -65,7 +65,7 @@ function cellClusters(kept: readonly ScoredSample[], options: ClusterOptions): C
   return {
     index: new Map(kept.map((s, i) => [s, index[i]!])),
     count,
-    weights: clusterResampleWeights(count, { seed: options.seed, samples: options.bootstrapSamples }),
+    draws: new ClusterDraws(count, { seed: options.seed, samples: options.bootstrapSamples }),
   };
 }
 
@@ -80,7 +80,7 @@ function evaluate(metric: MetricDef, samples: readonly ScoredSample[], clusters:
   const value = n > 0 ? values.reduce((sum, v) => sum + v, 0) / n : null;
   if (clusters && n > 0) {
     const { sums, sizes } = clusterTotals(values, samples.map((s) => clusters.index.get(s)!), clusters.count);
-    const [low, high] = clusterBootstrapInterval(sums, sizes, clusters.weights);
+    const [low, high] = clusterBootstrapInterval(sums, sizes, clusters.draws);
     return { value, interval: [Math.max(0, low), Math.min(1, high)] };
   }
   if (metric.kind === 'rate') {

@@ -10,7 +10,7 @@ import { runRng, seededDraw } from '../util/seeded.js';
 import { FORMATS, type DatasetFormat, type DatasetFormatName } from './formats/formats.js';
 import { mappingIdentity, readCorpusFile, type CorpusFields, type FieldsMapping } from './formats/mapped.js';
 import type { Shape } from './records.js';
-import { readValidated } from './validated.js';
+import { checkOnce, readValidated } from './validated.js';
 
 export interface DatasetSpec {
   format: DatasetFormatName;
@@ -40,13 +40,20 @@ function validationDir(spec: DatasetSpec): string | undefined {
   return spec.skipRevalidation ? path.join(cacheRoot(), 'validated') : undefined;
 }
 
+/** What decides the items a file gives (format, role, mapping), as data: part of a validation record's key. */
+function readerIdentity(spec: DatasetSpec, role: 'eval' | 'fewshot'): unknown {
+  const preset = (FORMATS[spec.format] as DatasetFormat).mapped;
+  // A format of its own (no mapping) reads by its name, split and options alone.
+  if (preset === undefined) return { format: spec.format, role, split: spec.split ?? null, fields: spec.fields ?? null, shape: spec.shape ?? null };
+  return { format: spec.format, role, ...(mappingIdentity({ preset, fields: spec.fields, shape: spec.shape }) as object) };
+}
+
 /** Reads items (and the format's own corpus); a few-shot file's generated ids get a `fewshot-` prefix. */
 async function readFormat(spec: DatasetSpec, file: string, role: 'eval' | 'fewshot', notes: string[]): Promise<{ items: QaItem[]; corpus: Doc[]; passagesSeen?: number }> {
   const format: DatasetFormat = FORMATS[spec.format];
   const options = { idPrefix: role === 'fewshot' ? 'fewshot-' : '', split: spec.split, fields: spec.fields, shape: spec.shape };
   if (format.mapped === undefined) return format.read(file, { ...options, validate: true });
-  const reader = { format: spec.format, role, ...(mappingIdentity({ preset: format.mapped, fields: spec.fields, shape: spec.shape }) as object) };
-  const read = await readValidated(validationDir(spec), file, reader, (validate) => format.read(file, { ...options, validate }));
+  const read = await readValidated(validationDir(spec), file, readerIdentity(spec, role), (validate) => format.read(file, { ...options, validate }));
   if (read.warning) notes.push(`warning: ${read.warning}`);
   return read.value;
 }
@@ -90,7 +97,13 @@ export async function loadDataset(spec: DatasetSpec): Promise<Dataset> {
 
   if (spec.fewshot !== undefined) {
     const pool = (await readFormat(spec, spec.fewshot, 'fewshot', notes)).items;
-    checkDisjoint(spec.fewshot, pool, data.items);
+    const fewshotFile = spec.fewshot;
+    const inputs = [
+      { file: spec.path, reader: readerIdentity(spec, 'eval') },
+      { file: fewshotFile, reader: readerIdentity(spec, 'fewshot') },
+    ];
+    const warning = await checkOnce(validationDir(spec), 'few-shot disjointness', inputs, () => checkDisjoint(fewshotFile, pool, data.items));
+    if (warning) notes.push(`warning: ${warning}`);
     const fewShot = spec.fewshotSize === undefined ? pool : drawExemplars(pool, size, spec.seed, spec.fewshot).drawn;
     return withNotes({ items: data.items, corpus, fewShot });
   }

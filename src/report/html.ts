@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { cellKey, cellOf } from '../aggregate/cells.js';
 import { Interner, sameCell } from '../aggregate/sample-table.js';
-import { PACKAGE_ROOT } from '../rundir/manifest.js';
+import { PACKAGE_ROOT } from '../rundir/git-state.js';
 import type { RunSummary } from '../rundir/types.js';
 import type { Cell, SampleRecord } from '../types.js';
 import { CLIENT_JS } from './html-client.js';

@@ -27,7 +27,8 @@ import { scoreResponse } from '../scoring/score.js';
 import { coordinatesOf, pointKey, type ResolvedPoint } from '../suite/grid.js';
 import type { Suite, SuiteModel } from '../suite/load.js';
 import type { ChatMessage, ContextMode, Dataset, Doc, GenerationRequest, GenerationResult, Generator, ItemContext, LoadedModel, QaItem, Retriever, SampleRecord } from '../types.js';
-import { baseManifest, gitState } from '../rundir/manifest.js';
+import { gitState } from '../rundir/git-state.js';
+import { baseManifest } from '../rundir/manifest.js';
 import { identityDifferences, readRunFileForResume, recoverSamples, writeRunFile } from '../rundir/resume.js';
 import { forEachRunSample } from '../rundir/read.js';
 import { sampleKey } from '../rundir/sample-record.js';
@@ -40,6 +41,9 @@ import { checkDeterminism, type DeterminismTarget } from './determinism.js';
 import { writeReports } from '../report/write.js';
 import { EmbeddableSamples, HTML_SAMPLE_CAP, HTML_TEXT_BUDGET } from '../report/html.js';
 import { SampleTable } from '../aggregate/sample-table.js';
+import { rememberIntervalsIn } from '../stats/bootstrap.js';
+import { LastingIntervals } from '../stats/lasting-intervals.js';
+import { cacheRoot } from '../util/cache-dir.js';
 
 export interface RunOptions {
   suite: Suite;
@@ -595,6 +599,20 @@ function goldMetricKs(suite: Suite, dataset: Dataset): number[] | null {
   return ks.length > 0 ? ks : [10];
 }
 
+/** Bootstrap intervals remembered across runs (stats/lasting-intervals.ts), beside the generation cache; none with --no-cache. */
+function openLastingIntervals(options: RunOptions, warn: (message: string) => void): LastingIntervals | undefined {
+  if (options.cache === false) return undefined;
+  let folder: string;
+  try {
+    folder = options.cachePath !== undefined ? path.dirname(options.cachePath) : cacheRoot();
+  } catch {
+    return undefined; // no cache folder: the generation cache has already said so
+  }
+  const lasting = LastingIntervals.open(folder);
+  if (lasting.unreadable !== null) warn(`cannot read ${lasting.file} (${lasting.unreadable}); its bootstrap intervals are computed again and the file is rewritten`);
+  return lasting;
+}
+
 function openCache(options: RunOptions, progress: Progress): GenerationCache | null {
   if (options.cache === false) return null;
   const file = options.cachePath ?? defaultGenerationCachePath();
@@ -800,7 +818,17 @@ async function runPrepared(
   records.length = 0;
   // Resume refuses repeats and each (item, cell) is generated once: a repeat here is a bug.
   if (table.duplicates > 0) throw new Error(`${samplesPath}: ${table.duplicates} repeated (item, cell) record(s): a bug upstream`);
-  const { cells, pairs, statistics, lineages, knowledge } = summarize(suite, table);
+  const warn = (message: string) => (options.quiet ? process.stderr.write(`warning: ${message}\n`) : progress.log(`warning: ${message}`));
+  const lastingIntervals = openLastingIntervals(options, warn);
+  rememberIntervalsIn(lastingIntervals);
+  let summarized: ReturnType<typeof summarize>;
+  try {
+    summarized = summarize(suite, table);
+  } finally {
+    rememberIntervalsIn(undefined);
+  }
+  await lastingIntervals?.save().catch((error: unknown) => warn(`cannot record bootstrap intervals in ${lastingIntervals.file} (${messageOf(error)}); they will be computed again next run`));
+  const { cells, pairs, statistics, lineages, knowledge } = summarized;
   // The manifest of a resumed run is the one written at its start, plus the list of resumptions.
   const finalManifest: Manifest = stored ? { ...runFile.manifest, models: { ...runFile.manifest.models, ...manifest.models } } : { ...runFile.manifest, models: manifest.models };
   if (runFile.resumed.length > 0) finalManifest.resumed = runFile.resumed;

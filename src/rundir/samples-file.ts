@@ -20,6 +20,9 @@ export class SamplesFile {
   private writing: Promise<void> | null = null;
   private stopped = false;
   private closed = false;
+  /** Reused for the bytes of each append (see linesToBuffer), grown to the largest append. */
+  private scratch: Buffer | undefined;
+  private scratchBusy = false;
 
   private constructor(
     private readonly file: string,
@@ -52,7 +55,21 @@ export class SamplesFile {
 
   private async write(records: readonly SampleRecord[]): Promise<void> {
     try {
-      await this.handle.appendFile(linesToBuffer(records.map((r) => JSON.stringify(r))));
+      const lines = records.map((r) => JSON.stringify(r));
+      // The scratch buffer only when no other append is being written from it.
+      const reuse = !this.scratchBusy;
+      const bytes = linesToBuffer(lines, reuse ? this.scratch : undefined);
+      if (!reuse) await this.handle.appendFile(bytes);
+      else {
+        // Too small a scratch buffer: linesToBuffer made a new one, exactly this size.
+        if ((this.scratch?.length ?? 0) < bytes.length) this.scratch = bytes;
+        this.scratchBusy = true;
+        try {
+          await this.handle.appendFile(bytes);
+        } finally {
+          this.scratchBusy = false;
+        }
+      }
       this.unsynced = true;
       if (performance.now() - this.lastSync >= this.syncEveryMs) await this.sync();
     } catch (error) {

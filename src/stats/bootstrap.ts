@@ -26,6 +26,50 @@ export interface PairedBootstrapOptions {
   level?: number;
 }
 
+/**
+ * A memo of intervals that outlives the process (stats/lasting-intervals.ts keeps one in the cache
+ * folder). Keys name everything an interval depends on except the implementation, which
+ * `bootstrapFingerprint` identifies.
+ */
+export interface LastingIntervalMemo {
+  get(key: string): Interval | undefined;
+  set(key: string, interval: Interval): void;
+}
+
+let lasting: LastingIntervalMemo | undefined;
+
+/**
+ * Intervals are looked up in, and added to, `memo` until this is called again (undefined: none).
+ * A run sets it around its summary; the functions stay pure: a remembered interval is the one they
+ * would compute.
+ */
+export function rememberIntervalsIn(memo: LastingIntervalMemo | undefined): void {
+  lasting = memo;
+}
+
+/** Bump when an interval would change for the same inputs (the fingerprint below catches most such changes, not all). */
+const BOOTSTRAP_VERSION = 1;
+let fingerprint: string | undefined;
+
+/**
+ * Identifies this bootstrap's implementation for lasting memos: the version above, and intervals
+ * computed by the real code (not a memo) on small fixed inputs that take every path: cluster draws,
+ * whole-number and fractional cluster numerators, percentiles at two levels, and the counts
+ * bootstrap's inversion and d3-random binomial draws. A change to any of them changes it.
+ */
+export function bootstrapFingerprint(): string {
+  if (fingerprint !== undefined) return fingerprint;
+  const weights = drawClusterWeights(7, 12345, 64);
+  const sizes = [1, 2, 3, 1, 3, 2, 2];
+  const results = [
+    computeClusterInterval([0, 1, 2, 0, 3, 1, 2], sizes, weights, 0.95),
+    computeClusterInterval([0.5, 1.25, 0, 2, 0.75, 1, 0.3], sizes, weights, 0.9),
+    computeCountsInterval([1, -1, 0], [3, 2, 5], 64, { seed: 7 }),
+    computeCountsInterval([1, -1, 0], [400, 300, 900], 64, { seed: 7, level: 0.9 }),
+  ];
+  return (fingerprint = `v${BOOTSTRAP_VERSION}:${JSON.stringify(results)}`);
+}
+
 /** Resamples per interval: the option, checked. */
 function resampleCount(options: PairedBootstrapOptions, what: string): number {
   const resamples = options.samples ?? DEFAULT_BOOTSTRAP_SAMPLES;
@@ -182,9 +226,10 @@ export function countsBootstrapInterval(values: readonly number[], counts: reado
   // A pure function of its arguments, and pairs often repeat a 2×2 table (sweep variants that
   // change nothing for a pair; 21 distinct tables among a warm quickstart's 36 pairs).
   const key = `${options.seed}|${resamples}|${options.level ?? 0.95}|${values.join(',')}|${counts.join(',')}`;
-  const known = countsIntervalMemo.get(key);
+  const known = countsIntervalMemo.get(key) ?? lasting?.get(`counts|${key}`);
   if (known) return [known[0], known[1]];
   const interval = computeCountsInterval(values, counts, resamples, options);
+  lasting?.set(`counts|${key}`, interval);
   if (countsIntervalMemo.size >= COUNTS_MEMO_SIZE) countsIntervalMemo.delete(countsIntervalMemo.keys().next().value!);
   countsIntervalMemo.set(key, interval);
   return [interval[0], interval[1]];
@@ -282,23 +327,38 @@ export function pairedBootstrapInterval(
  */
 export function clusterResampleWeights(clusters: number, options: PairedBootstrapOptions): Int32Array {
   const resamples = options.samples ?? DEFAULT_BOOTSTRAP_SAMPLES;
+  checkResamples(resamples);
+  // The draws depend on the cluster count, seed and resamples only: a run's cells and pairs share them.
+  const key = drawsKey(clusters, options.seed, resamples);
+  const known = weightMemo.get(key);
+  if (known) return known;
+  const weights = drawClusterWeights(clusters, options.seed, resamples);
+  if (weightMemo.size >= WEIGHT_MEMO_SIZE) weightMemo.delete(weightMemo.keys().next().value!);
+  weightMemo.set(key, weights);
+  drawsIdentity.set(weights, key);
+  return weights;
+}
+
+function checkResamples(resamples: number): void {
   if (!Number.isInteger(resamples) || resamples < 1) {
     throw new RangeError(`cluster bootstrap: samples must be a positive integer, got ${resamples}`);
   }
-  // The draws depend on the cluster count, seed and resamples only: a run's cells and pairs share them.
-  const key = `${clusters}|${options.seed}|${resamples}`;
-  const known = weightMemo.get(key);
-  if (known) return known;
+}
+
+const drawsKey = (clusters: number, seed: number, resamples: number): string => `${clusters}|${seed}|${resamples}`;
+
+function drawClusterWeights(clusters: number, seed: number, resamples: number): Int32Array {
   const weights = new Int32Array(resamples * clusters);
-  const rng = xoroshiro128plus(options.seed);
+  const rng = xoroshiro128plus(seed);
   for (let b = 0; b < resamples; b++) {
     const row = b * clusters;
     for (let draw = 0; draw < clusters; draw++) weights[row + uniformInt(rng, 0, clusters - 1)]! += 1;
   }
-  if (weightMemo.size >= WEIGHT_MEMO_SIZE) weightMemo.delete(weightMemo.keys().next().value!);
-  weightMemo.set(key, weights);
   return weights;
 }
+
+/** What made each set of clusterResampleWeights' draws (clusters, seed, resamples): the draws' part of a lasting key. */
+const drawsIdentity = new WeakMap<Int32Array, string>();
 
 /** Recent cluster draws (callers must not modify them). */
 const weightMemo = new Map<string, Int32Array>();
@@ -309,22 +369,57 @@ const WEIGHT_MEMO_SIZE = 8;
  * Σ w·sum ÷ Σ w·size over clusters (its items' summed values over its item count). Resamples that
  * drew no item of the subset carry no value and are left out.
  */
-export function clusterBootstrapInterval(sums: readonly number[], sizes: readonly number[], weights: Int32Array, level = 0.95): Interval {
+export function clusterBootstrapInterval(sums: readonly number[], sizes: readonly number[], draws: Int32Array | ClusterDraws, level = 0.95): Interval {
   // The interval is a pure function of (totals, draws, level); cells and metrics often repeat the
   // same totals (a sweep variant that changes nothing for a model, rates that are zero everywhere),
   // so repeats are answered from a memo per set of draws (a warm quickstart: about a third of its
   // 300 intervals).
-  let memo = intervalMemo.get(weights);
-  if (!memo) intervalMemo.set(weights, (memo = new Map()));
+  // Draws that clusterResampleWeights makes are known by what made them (clusters, seed,
+  // resamples): their intervals can be remembered across runs, and drawn only when one is missing.
+  const identity = draws instanceof ClusterDraws ? draws.identity : drawsIdentity.get(draws);
+  let memo = identity !== undefined ? memoByIdentity.get(identity) : intervalMemo.get(draws as Int32Array);
+  if (!memo) {
+    memo = new Map();
+    if (identity === undefined) intervalMemo.set(draws as Int32Array, memo);
+    else {
+      if (memoByIdentity.size >= WEIGHT_MEMO_SIZE) memoByIdentity.delete(memoByIdentity.keys().next().value!);
+      memoByIdentity.set(identity, memo);
+    }
+  }
   const key = `${level}|${sums.join(',')}|${sizes.join(',')}`;
-  const known = memo.get(key);
-  if (known) return [known[0], known[1]];
-  const interval = computeClusterInterval(sums, sizes, weights, level);
+  const lastingKey = lasting && identity !== undefined ? `cluster|${identity}|${key}` : undefined;
+  let interval = memo.get(key) ?? (lastingKey !== undefined ? lasting?.get(lastingKey) : undefined);
+  if (!interval) {
+    interval = computeClusterInterval(sums, sizes, draws instanceof ClusterDraws ? draws.weights : draws, level);
+    if (lastingKey !== undefined) lasting?.set(lastingKey, interval);
+  }
   memo.set(key, interval);
   return [interval[0], interval[1]];
 }
 
+/** Intervals per set of draws: by the draws' identity when known, else by the array. */
+const memoByIdentity = new Map<string, Map<string, Interval>>();
 const intervalMemo = new WeakMap<Int32Array, Map<string, Interval>>();
+
+/**
+ * The cluster draws of clusterResampleWeights(clusters, options), named by what makes them and
+ * drawn on first use of `weights`: a cell whose intervals are all remembered (a re-run) draws none.
+ */
+export class ClusterDraws {
+  readonly identity: string;
+  constructor(
+    readonly clusters: number,
+    private readonly options: PairedBootstrapOptions,
+  ) {
+    const resamples = options.samples ?? DEFAULT_BOOTSTRAP_SAMPLES;
+    checkResamples(resamples);
+    this.identity = drawsKey(clusters, options.seed, resamples);
+  }
+
+  get weights(): Int32Array {
+    return clusterResampleWeights(this.clusters, this.options);
+  }
+}
 
 function computeClusterInterval(sums: readonly number[], sizes: readonly number[], weights: Int32Array, level: number): Interval {
   const g = sums.length;
@@ -524,5 +619,5 @@ export function clusteredPairedBootstrapInterval(
   if (x.length === 0) return [-1, 1];
   const { index, count } = indexClusters(clusters);
   const { sums, sizes } = clusterTotals(x.map((xi, i) => xi - y[i]!), index, count);
-  return clusterBootstrapInterval(sums, sizes, clusterResampleWeights(count, options), options.level ?? 0.95);
+  return clusterBootstrapInterval(sums, sizes, new ClusterDraws(count, options), options.level ?? 0.95);
 }

@@ -101,7 +101,9 @@ export async function sha256File(file: string): Promise<string> {
   const known = inProcess.get(full) ?? (before.size >= REMEMBER_ACROSS_RUNS_BYTES ? memoFile()?.entries[full] : undefined);
   if (known?.identity === identity) return known.sha256;
   const startedNs = BigInt(Date.now()) * 1_000_000n;
-  const sha256 = await hashBytes(full);
+  // A file that fits one read is read in one call (an async open, read and close are three round
+  // trips to the thread pool; a run hashes its data files, tokenizer and config files this way).
+  const sha256 = before.size <= CHUNK_BYTES ? createHash('sha256').update(readFileSync(full)).digest('hex') : await hashBytes(full);
   const after = statSync(full, { bigint: true });
   // Changed while read, or changed too recently to be told apart from a next change: not remembered.
   if (identityOf(after) !== identity || startedNs - (before.ctimeNs > before.mtimeNs ? before.ctimeNs : before.mtimeNs) < RACY_NS) return sha256;

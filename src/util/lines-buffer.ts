@@ -8,11 +8,15 @@
 // UTF-8 bytes are its Latin-1 bytes, which Buffer#write copies without encoding. So each line is
 // written straight into one buffer: a line whose UTF-8 length equals its length (pure ASCII) as
 // Latin-1, any other line as UTF-8.
-export function linesToBuffer(lines: readonly string[]): Buffer {
+//
+// `into`: a buffer to write into when it is large enough (the bytes are then a view of it). A
+// writer that appends batch after batch reuses one buffer, because on a VM a fresh page costs a
+// fault of about 10 µs: a new 1.4 MB buffer per 1,024 records was ~350 faults each.
+export function linesToBuffer(lines: readonly string[], into?: Buffer): Buffer {
   const sizes = new Array<number>(lines.length);
   let bytes = lines.length; // one '\n' per line
   for (let i = 0; i < lines.length; i++) bytes += sizes[i] = Buffer.byteLength(lines[i]!, 'utf8');
-  const buffer = Buffer.allocUnsafe(bytes);
+  const buffer = into !== undefined && into.length >= bytes ? into.subarray(0, bytes) : Buffer.allocUnsafe(bytes);
   let offset = 0;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;

@@ -100,6 +100,17 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
+test('a file read whole and the same lines streamed give the same lines', async () => {
+  // Over 8 MiB the file is streamed; the same text plus padding lines must give the same first lines.
+  const text = 'a\r\nb\rc\n\nd\r\n\ufeffx\n';
+  const small = await collect(readTextLines(scratchFile('whole.txt', `\ufeff${text}`)));
+  const padding = `${'p'.repeat(1023)}\n`.repeat(9 * 1024);
+  const big = await collect(readTextLines(scratchFile('streamed.txt', `\ufeff${text}${padding}`)));
+  assert.deepEqual(big.slice(0, small.length), small);
+  assert.equal(big.length, small.length + 9 * 1024);
+  assert.deepEqual(small[0], { line: 1, text: 'a' }, 'the BOM of line 1 is removed');
+});
+
 test('line breaks as readline counts them: LF, CRLF and a lone CR; an empty last line is not a line', async () => {
   const file = scratchFile('breaks.txt', 'a\r\nb\rc\n\nd\r\n');
   assert.deepEqual(await collect(readTextLines(file)), [
@@ -117,8 +128,9 @@ test('line breaks as readline counts them: LF, CRLF and a lone CR; an empty last
 });
 
 test('multi-byte characters and CRLF split across read chunks decode intact', async () => {
-  // 3 MiB of 'é' (2 bytes each) forces several chunk boundaries, some inside a character.
-  const long = 'é'.repeat(3 * 1024 * 1024 / 2 + 1);
+  // 9 MiB of 'é' (2 bytes each): over the size read whole (8 MiB), so the file is streamed in 1 MiB
+  // chunks, whose boundaries fall inside characters.
+  const long = 'é'.repeat(9 * 1024 * 1024 / 2 + 1);
   const text = `${JSON.stringify({ s: long })}\r\n${JSON.stringify({ s: 'ü€😀' })}\r\n`;
   const records = await readJsonl(scratchFile('utf8.jsonl', text));
   assert.equal((records[0]!.value as { s: string }).s, long);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { parseFieldPath, PathMiss, resolvePath } from '../../src/data/field-path.js';
 import { loadDataset } from '../../src/data/load.js';
-import { readValidated } from '../../src/data/validated.js';
+import { checkOnce, readValidated } from '../../src/data/validated.js';
 import { InputError } from '../../src/errors.js';
 import { jsonl, scratchDir, scratchFile } from './helpers.js';
 
@@ -26,6 +26,55 @@ test('readValidated: checks once per (bytes, reader); a changed byte or another 
   const bad = scratchFile('v-bad.jsonl', 'x');
   await assert.rejects(readValidated(dir, bad, { r: 1 }, async () => { throw new InputError('bad'); }));
   assert.equal((await readValidated(dir, bad, { r: 1 }, read)).skipped, false);
+});
+
+test('checkOnce: a check passes once per (bytes, reader) of every input; a failure or a changed input checks again', async () => {
+  const dir = path.join(scratchDir(), 'check-once-unit');
+  const a = scratchFile('once-a.jsonl', jsonl({ a: 1 }));
+  const b = scratchFile('once-b.jsonl', jsonl({ b: 1 }));
+  let runs = 0;
+  const pass = () => void runs++;
+  const inputs = [{ file: a, reader: { r: 1 } }, { file: b, reader: { r: 1 } }];
+  assert.equal(await checkOnce(dir, 'pair', inputs, pass), undefined);
+  assert.equal(await checkOnce(dir, 'pair', inputs, pass), undefined);
+  assert.equal(runs, 1, 'passed before on the same bytes: not run again');
+  await checkOnce(dir, 'another check', inputs, pass);
+  await checkOnce(dir, 'pair', [inputs[0]!, { file: b, reader: { r: 2 } }], pass);
+  writeFileSync(b, jsonl({ b: 2 }));
+  await checkOnce(dir, 'pair', inputs, pass);
+  await checkOnce(undefined, 'pair', inputs, pass);
+  assert.equal(runs, 5, 'another check, another reader, a changed input, no folder: each runs');
+  // A check that fails throws every time and records nothing.
+  let failures = 0;
+  const fail = () => {
+    failures += 1;
+    throw new InputError('clash');
+  };
+  const c = scratchFile('once-c.jsonl', jsonl({ c: 1 }));
+  await assert.rejects(checkOnce(dir, 'pair', [{ file: c, reader: 1 }], fail), /clash/);
+  await assert.rejects(checkOnce(dir, 'pair', [{ file: c, reader: 1 }], fail), /clash/);
+  assert.equal(failures, 2);
+});
+
+test('loadDataset with skipRevalidation: a few-shot pool that clashes with the evaluated items is refused every time', async () => {
+  const cache = path.join(scratchDir(), 'cache-root-fewshot');
+  const before = process.env.RAGTAX_CACHE_DIR;
+  process.env.RAGTAX_CACHE_DIR = cache;
+  try {
+    const qa = scratchFile('fs-eval.jsonl', jsonl({ id: 'a', question: 'Who?', answers: ['x'] }, { id: 'b', question: 'Where?', answers: ['y'] }));
+    const pool = scratchFile('fs-pool.jsonl', jsonl({ id: 'f1', question: 'When?', answers: ['z'] }));
+    const spec = { format: 'ragtax', path: qa, fewshot: pool, seed: 1, skipRevalidation: true } as const;
+    const first = await loadDataset(spec);
+    const records = readdirSync(path.join(cache, 'validated')).length;
+    assert.equal(records, 3, 'the two files and their disjointness');
+    assert.deepEqual(await loadDataset(spec), first);
+    // The pool now repeats an evaluated question (normalised): refused, on both reads.
+    writeFileSync(pool, jsonl({ id: 'f1', question: 'where', answers: ['z'] }));
+    for (let i = 0; i < 2; i++) await assert.rejects(loadDataset(spec), /repeats the question of evaluated item `b`/);
+  } finally {
+    if (before === undefined) delete process.env.RAGTAX_CACHE_DIR;
+    else process.env.RAGTAX_CACHE_DIR = before;
+  }
 });
 
 test('loadDataset with skipRevalidation: a changed file is validated again and its error reported', async () => {

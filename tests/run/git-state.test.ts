@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { gitState, PACKAGE_ROOT } from '../../src/rundir/manifest.js';
+import { gitState, gitStateOf, PACKAGE_ROOT, startGitState } from '../../src/rundir/git-state.js';
 
 const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
 const hasGit = (() => {
@@ -33,9 +33,19 @@ test("this checkout: git's revision and dirtiness", { skip: isCheckout ? false :
   assert.deepEqual(state, { revision: git(PACKAGE_ROOT, 'rev-parse', 'HEAD').trim(), dirty: git(PACKAGE_ROOT, 'status', '--porcelain', '--untracked-files=no').trim() !== '' });
 });
 
+test('startGitState: the next gitState takes its answer, once; later calls ask git again', { skip: isCheckout ? false : 'not a git checkout with a commit' }, async () => {
+  const expected = { revision: git(PACKAGE_ROOT, 'rev-parse', 'HEAD').trim(), dirty: git(PACKAGE_ROOT, 'status', '--porcelain', '--untracked-files=no').trim() !== '' };
+  startGitState();
+  startGitState(); // a second start while one is pending starts nothing new
+  const early = gitState();
+  const later = gitState();
+  assert.notEqual(early, later, 'the started answer is taken once');
+  assert.deepEqual(await early, expected);
+  assert.deepEqual(await later, expected);
+});
+
 test('scratch repositories: clean, dirty, untracked only, and no commit yet', { skip: hasGit ? false : 'git is not installed' }, async () => {
   // gitState reads the checkout ragtax runs from; the scratch cases call it with that folder swapped in.
-  const { gitStateOf } = await import('../../src/rundir/manifest.js');
   const repo = mkdtempSync(path.join(os.tmpdir(), 'ragtax-git-'));
   git(repo, 'init', '-q');
   assert.equal(await gitStateOf(repo), null, 'no commit: no revision');

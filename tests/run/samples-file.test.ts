@@ -30,6 +30,32 @@ describe('SamplesFile', () => {
     }
   });
 
+  it('appends of changing sizes, in turn and at once, write exactly their lines (one buffer is reused)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ragtax-samples-'));
+    const file = path.join(dir, 'samples.jsonl');
+    const batch = (name: string, n: number, width: number) => Array.from({ length: n }, (_, i) => record(`${name}-${i}-${'x'.repeat(width)}`));
+    try {
+      const samples = await SamplesFile.create(file, 60_000);
+      const batches = [batch('a', 50, 200), batch('b', 3, 10), batch('c', 400, 500), batch('d', 1, 0), batch('e', 20, 3000)];
+      for (const b of batches.slice(0, 4)) await samples.append(b);
+      // Two appends in flight at once: the second must not write from the buffer the first is writing.
+      const more = [batch('f', 300, 400), batch('g', 200, 50), batch('h', 5, 5)];
+      await Promise.all(more.map((b) => samples.append(b)));
+      await samples.append(batches[4]!);
+      await samples.close();
+      const text = (records: SampleRecord[]) => records.map((r) => `${JSON.stringify(r)}\n`).join('');
+      const written = readFileSync(file, 'utf8');
+      const inTurn = text(batches.slice(0, 4).flat());
+      assert.equal(written.slice(0, inTurn.length), inTurn, 'appends in turn: their lines, in order');
+      assert.equal(written.slice(written.length - text(batches[4]!).length), text(batches[4]!));
+      // Appends at once may land in either order (the runner never makes them), but every line is whole.
+      const middle = written.slice(inTurn.length, written.length - text(batches[4]!).length).split('\n').slice(0, -1).sort();
+      assert.deepEqual(middle, more.flat().map((r) => JSON.stringify(r)).sort());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('syncs at most once per interval, and on close', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ragtax-samples-'));
     try {

@@ -26,3 +26,20 @@ test('named cases: none, an empty line, JSON with escapes, non-ASCII, an astral 
     assert.deepEqual(linesToBuffer(lines), reference(lines), JSON.stringify(lines));
   }
 });
+
+test('into: a large enough buffer is written into (a view of it); a small one is left alone', () => {
+  const lines = ['{"a":1}', 'naïve', ''];
+  const big = Buffer.alloc(64, 0xff);
+  const view = linesToBuffer(lines, big);
+  assert.deepEqual(view, reference(lines));
+  assert.equal(view.buffer, big.buffer, 'written into the given buffer');
+  assert.equal(view.byteOffset, big.byteOffset);
+  assert.equal(big[view.length], 0xff, 'nothing written past the lines');
+  const small = Buffer.alloc(4, 0xff);
+  const fresh = linesToBuffer(lines, small);
+  assert.deepEqual(fresh, reference(lines));
+  assert.notEqual(fresh.buffer, small.buffer);
+  assert.deepEqual(small, Buffer.alloc(4, 0xff), 'a too-small buffer is untouched');
+  // Reused for a shorter batch after a longer one: only the new bytes count.
+  assert.deepEqual(linesToBuffer(['x'], big), Buffer.from('x\n'));
+});
