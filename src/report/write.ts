@@ -6,7 +6,7 @@ import { forEachRunSample } from '../rundir/read.js';
 import { SUMMARY_FILE, type RunSummary } from '../rundir/types.js';
 import { removeAtomicLeftovers, writeAtomically } from '../util/atomic-write.js';
 import { renderCsv, renderPairsCsv } from './csv.js';
-import { buildHtmlReport, EmbeddableSamples, HTML_SAMPLE_CAP, HTML_TEXT_BUDGET } from './html.js';
+import { buildHtmlReportParts, EmbeddableSamples, HTML_SAMPLE_CAP, HTML_TEXT_BUDGET } from './html.js';
 import { renderMarkdown } from './markdown.js';
 
 /** `samples`: report.html's samples, when the caller kept them (a run does); else read back from samples.jsonl. */
@@ -39,5 +39,5 @@ export async function writeHtmlReport(outDir: string, summary: RunSummary, file 
     await forEachRunSample(outDir, (sample) => read.add(sample));
     samples = read;
   }
-  await writeAtomically(file, await buildHtmlReport(summary, samples));
+  await writeAtomically(file, await buildHtmlReportParts(summary, samples));
 }

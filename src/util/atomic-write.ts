@@ -95,9 +95,10 @@ export async function checkFileTarget(file: string): Promise<void> {
  * Writes `file` through a temporary name and a rename, so that a crash never leaves a file that looks
  * complete but is not; a failed write removes its temporary file and names `file`. An existing file
  * that is not a regular file (a device, a pipe: /dev/stdout) is written in place, never replaced.
- * Leftovers of earlier killed writes of the same file are removed once it is written.
+ * Leftovers of earlier killed writes of the same file are removed once it is written. `content`:
+ * the text, or pieces of it, written one after another (a large page is not joined first).
  */
-export async function writeAtomically(file: string, content: string): Promise<void> {
+export async function writeAtomically(file: string, content: string | readonly string[]): Promise<void> {
   await checkFileTarget(file);
   const target = await stat(file).catch(() => null);
   if (target && !target.isFile()) {

@@ -2,7 +2,7 @@
 // file being self-contained.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { embedSamples, renderHtml, scriptSafeJson } from '../../src/report/html.js';
+import { embedSamples, renderHtml, renderHtmlParts, scriptSafeJson } from '../../src/report/html.js';
 import type { RunSummary } from '../../src/rundir/types.js';
 import type { CellAggregate, SampleRecord } from '../../src/types.js';
 
@@ -43,6 +43,20 @@ describe('report.html escaping', () => {
     const json = scriptSafeJson(value);
     assert.doesNotMatch(json, /[<>&\u2028\u2029]/);
     assert.deepEqual(JSON.parse(json), value);
+  });
+
+  it('the page in pieces: their concatenation is renderHtml, and the data block is scriptSafeJson of one object, samples last', () => {
+    const samples = [sample('q1', 'base', HOSTILE), sample('q1', 'chat', 'naïve → fine')];
+    const options = { chartJs: '/* chart.js stand-in */' };
+    const parts = renderHtmlParts(summary([]), samples, options);
+    assert.equal(parts.join(''), renderHtml(summary([]), samples, options));
+    const html = parts.join('');
+    const open = '<script type="application/json" id="ragtax-data">';
+    const json = html.slice(html.indexOf(open) + open.length, html.indexOf('</script>', html.indexOf(open)));
+    const data = JSON.parse(json) as Record<string, unknown>;
+    assert.equal(json, scriptSafeJson(data), 'the same bytes as serializing the whole object at once');
+    assert.equal(Object.keys(data).at(-1), 'samples');
+    assert.ok(parts.length > 3, 'the samples are a piece of their own');
   });
 
   it('a response, prompt, question or suite name with <script> cannot open an element', () => {

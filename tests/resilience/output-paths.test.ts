@@ -171,6 +171,14 @@ test('atomic writes and samples.jsonl: ENOSPC is a RuntimeFailure naming the fil
   symlinkSync('/dev/full', `${file}.tmp-${process.pid}`);
   await assert.rejects(writeAtomically(file, 'a,b\n'), (e: unknown) => e instanceof RuntimeFailure && e.message.includes(file) && /disk is full/.test(e.message));
   assert.deepEqual(readdirSync(dir), [], 'no temp, no half-written file');
+  // Written in pieces (report.html): the same failure, and otherwise exactly their concatenation.
+  symlinkSync('/dev/full', `${file}.tmp-${process.pid}`);
+  await assert.rejects(writeAtomically(file, ['a,', 'b\n']), (e: unknown) => e instanceof RuntimeFailure && e.message.includes(file) && /disk is full/.test(e.message));
+  assert.deepEqual(readdirSync(dir), []);
+  const pieces = ['naïve → ', 'x'.repeat(70_000), '', '😀\n'];
+  await writeAtomically(file, pieces);
+  assert.equal(readFileSync(file, 'utf8'), pieces.join(''));
+  rmSync(file);
 
   const samples = path.join(dir, 'samples.jsonl');
   symlinkSync('/dev/full', samples);
