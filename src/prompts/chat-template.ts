@@ -187,16 +187,42 @@ export function jinjaChatRenderer(text: string, tokenizerConfig: Record<string, 
   // prompt is remembered by its array, which must not change after it was rendered (a warm
   // quickstart: 700 renders instead of 1,800, 0.1 s). Remembered as long as the array lives.
   const rendered = new WeakMap<readonly ChatMessage[], string>();
+  let identityDigest: string | undefined;
   const render = (messages: ChatMessage[]): string => {
     const known = rendered.get(messages);
     if (known !== undefined) return known;
-    const prompt = (template ??= new Template(text)).render({ messages, add_generation_prompt: addGenerationPrompt, tools, documents, ...specialTokens, ...rest });
+    // Across runs (a run sets `lastingRenders`): by this renderer's identity and the messages' JSON.
+    const lasting = lastingRenders;
+    const renderer = lasting ? (identityDigest ??= createHash('sha256').update(identity).digest('hex')) : '';
+    const messagesJson = lasting ? JSON.stringify(messages) : '';
+    let prompt = lasting?.get(renderer, messagesJson);
+    if (prompt === undefined) {
+      prompt = (template ??= new Template(text)).render({ messages, add_generation_prompt: addGenerationPrompt, tools, documents, ...specialTokens, ...rest });
+      lasting?.set(renderer, messagesJson, prompt);
+    }
     rendered.set(messages, prompt);
     return prompt;
   };
   if (sharedRenderers.size >= SHARED_RENDERERS_KEPT) sharedRenderers.clear();
   sharedRenderers.set(identity, render);
   return render;
+}
+
+/**
+ * A memo of rendered prompts that outlives the process (prompts/lasting-renders.ts keeps one in
+ * the cache folder): by the renderer's identity (template, special tokens, variables) and the
+ * messages' JSON.
+ */
+export interface LastingRenderMemo {
+  get(renderer: string, messages: string): string | undefined;
+  set(renderer: string, messages: string, prompt: string): void;
+}
+
+let lastingRenders: LastingRenderMemo | undefined;
+
+/** jinjaChatRenderer's renderers look prompts up in, and add them to, `memo` until this is called again (undefined: none). A run sets it while it plans. */
+export function rememberRendersIn(memo: LastingRenderMemo | undefined): void {
+  lastingRenders = memo;
 }
 
 /** Renderers by template and variables: models with the same template share one (and its memo). */

@@ -14,7 +14,7 @@ import { NaturalEndings } from '../cache/natural-endings.js';
 import { modelFingerprint, openModel } from '../models/backends.js';
 import { makeExemplar } from '../prompts/exemplars.js';
 import { pickExemplars } from '../prompts/fewshot.js';
-import { mergeSystemIntoFirstUser } from '../prompts/chat-template.js';
+import { mergeSystemIntoFirstUser, rememberRendersIn } from '../prompts/chat-template.js';
 import { buildMessages, renderChatPrompt, renderRaw, type PromptInput } from '../prompts/render.js';
 import { promptOpensBlock } from '../scoring/reasoning.js';
 import { openRetriever, retrievalManifest, RETRIEVERS, throttledProgressLog } from '../retrieval/retrievers.js';
@@ -43,6 +43,7 @@ import { EmbeddableSamples, HTML_SAMPLE_CAP, HTML_TEXT_BUDGET } from '../report/
 import { SampleTable } from '../aggregate/sample-table.js';
 import { rememberIntervalsIn } from '../stats/bootstrap.js';
 import { LastingIntervals } from '../stats/lasting-intervals.js';
+import { LastingRenders } from '../prompts/lasting-renders.js';
 import { cacheRoot } from '../util/cache-dir.js';
 
 export interface RunOptions {
@@ -599,8 +600,16 @@ function goldMetricKs(suite: Suite, dataset: Dataset): number[] | null {
   return ks.length > 0 ? ks : [10];
 }
 
-/** Bootstrap intervals remembered across runs (stats/lasting-intervals.ts), beside the generation cache; none with --no-cache. */
-function openLastingIntervals(options: RunOptions, warn: (message: string) => void): LastingIntervals | undefined {
+/**
+ * A record of derived results kept across runs beside the generation cache (bootstrap intervals:
+ * stats/lasting-intervals.ts; rendered chat prompts: prompts/lasting-renders.ts); none with
+ * --no-cache, or when there is no cache folder.
+ */
+function openLasting<T extends { readonly file: string; readonly unreadable: string | null }>(
+  options: RunOptions,
+  warn: (message: string) => void,
+  kind: { open(folder: string): T },
+): T | undefined {
   if (options.cache === false) return undefined;
   let folder: string;
   try {
@@ -608,16 +617,20 @@ function openLastingIntervals(options: RunOptions, warn: (message: string) => vo
   } catch {
     return undefined; // no cache folder: the generation cache has already said so
   }
-  const lasting = LastingIntervals.open(folder);
-  if (lasting.unreadable !== null) warn(`cannot read ${lasting.file} (${lasting.unreadable}); its bootstrap intervals are computed again and the file is rewritten`);
+  const lasting = kind.open(folder);
+  if (lasting.unreadable !== null) warn(`cannot read ${lasting.file} (${lasting.unreadable}); it is made again`);
   return lasting;
+}
+
+/** A warning about the cache folder's files: they change what a run costs and what a re-run reuses, so it is shown even under --quiet. */
+function cacheWarning(options: RunOptions, progress: Progress): (message: string) => void {
+  return (message) => (options.quiet ? process.stderr.write(`warning: ${message}\n`) : progress.log(`warning: ${message}`));
 }
 
 function openCache(options: RunOptions, progress: Progress): GenerationCache | null {
   if (options.cache === false) return null;
   const file = options.cachePath ?? defaultGenerationCachePath();
-  // A cache problem changes what the run costs and what a re-run can reuse: shown even under --quiet.
-  const warn = (message: string) => (options.quiet ? process.stderr.write(`warning: ${message}\n`) : progress.log(`warning: ${message}`));
+  const warn = cacheWarning(options, progress);
   try {
     return GenerationCache.open(file, { onWarning: warn });
   } catch (error) {
@@ -726,6 +739,9 @@ async function runPrepared(
   // Open every local model now (tokenizer and chat template only) and plan its prompts, so that a
   // suite asking for something a model cannot do fails before any generation.
   const runs: ModelRun[] = [];
+  const warn = cacheWarning(options, progress);
+  const lastingRenders = openLasting(options, warn, LastingRenders);
+  rememberRendersIn(lastingRenders);
   try {
     for (const model of suite.models) {
       const fingerprint = fingerprints.get(model.name) ?? null;
@@ -744,7 +760,10 @@ async function runPrepared(
     for (const r of runs) await r.opened?.dispose();
     cache?.close();
     throw error;
+  } finally {
+    rememberRendersIn(undefined);
   }
+  await lastingRenders?.save().catch((error: unknown) => warn(`cannot record rendered chat prompts in ${lastingRenders.file} (${messageOf(error)}); they will be rendered again next run`));
 
   const done = new Set(previous.map(sampleKey));
   // What the summary and report.html need of every record, kept as records are written (in the
@@ -818,8 +837,7 @@ async function runPrepared(
   records.length = 0;
   // Resume refuses repeats and each (item, cell) is generated once: a repeat here is a bug.
   if (table.duplicates > 0) throw new Error(`${samplesPath}: ${table.duplicates} repeated (item, cell) record(s): a bug upstream`);
-  const warn = (message: string) => (options.quiet ? process.stderr.write(`warning: ${message}\n`) : progress.log(`warning: ${message}`));
-  const lastingIntervals = openLastingIntervals(options, warn);
+  const lastingIntervals = openLasting(options, warn, LastingIntervals);
   rememberIntervalsIn(lastingIntervals);
   let summarized: ReturnType<typeof summarize>;
   try {

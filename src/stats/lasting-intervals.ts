@@ -11,11 +11,10 @@
 // results of the real code on small fixed inputs, and a version number), so that a ragtax whose
 // bootstrap gives other numbers never reads another's. Stored as JSON numbers, which read back to
 // the same doubles. Only the entries of recent runs are kept (most recent first).
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { messageOf } from '../errors.js';
 import type { Interval } from '../types.js';
 import { writeAtomically } from '../util/atomic-write.js';
+import { readLastingRecord } from '../util/lasting-record.js';
 import { sha256Hex } from '../util/hash.js';
 import { bootstrapFingerprint, type LastingIntervalMemo } from './bootstrap.js';
 
@@ -39,26 +38,15 @@ export class LastingIntervals implements LastingIntervalMemo {
   /** The record in `folder` (none yet, unreadable, or from another implementation: empty). */
   static open(folder: string): LastingIntervals {
     const file = path.join(folder, LASTING_INTERVALS_FILE);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (error) {
-      const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
-      return new LastingIntervals(file, new Map(), missing ? null : messageOf(error));
-    }
-    try {
-      const parsed = JSON.parse(text) as { format?: unknown; implementation?: unknown; intervals?: unknown };
-      if (parsed.format !== FORMAT || typeof parsed.intervals !== 'object' || parsed.intervals === null) throw new Error(`not a ${FORMAT} record`);
-      // Another implementation's intervals are not ours: start afresh (not an error).
-      if (parsed.implementation !== bootstrapFingerprint()) return new LastingIntervals(file, new Map(), null);
-      const stored = new Map<string, Interval>();
-      for (const [key, value] of Object.entries(parsed.intervals as Record<string, unknown>)) {
+    const record = readLastingRecord(file, FORMAT, 'intervals');
+    const stored = new Map<string, Interval>();
+    // Another implementation's intervals are not ours: start afresh (not an error).
+    if (record.fields?.implementation === bootstrapFingerprint()) {
+      for (const [key, value] of Object.entries(record.entries)) {
         if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'number' && typeof value[1] === 'number') stored.set(key, [value[0], value[1]]);
       }
-      return new LastingIntervals(file, stored, null);
-    } catch (error) {
-      return new LastingIntervals(file, new Map(), messageOf(error));
     }
+    return new LastingIntervals(file, stored, record.unreadable);
   }
 
   get(key: string): Interval | undefined {

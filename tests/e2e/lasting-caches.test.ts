@@ -1,6 +1,7 @@
-// Bootstrap intervals remembered across runs (stats/lasting-intervals.ts), through the CLI on the
-// organism: a re-run in a new process reads every interval back and gets the summary a run that
-// computes them all gets (--no-cache), and another seed makes new ones.
+// Bootstrap intervals and chat prompts remembered across runs (stats/lasting-intervals.ts,
+// prompts/lasting-renders.ts), through the CLI on the organism: a re-run in a new process reads
+// every interval and prompt back and gets the summary and samples a run that computes them all gets
+// (--no-cache), and another seed makes new intervals.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ const CLI = path.join(ROOT, 'bin/ragtax.js');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'ragtax-lasting-'));
 const cacheDir = path.join(tmp, 'cache');
 const record = path.join(cacheDir, 'bootstrap-intervals.json');
+const renders = path.join(cacheDir, 'chat-renders.json');
 const suite = path.join(tmp, 'suite.yaml');
 writeFileSync(
   suite,
@@ -26,7 +28,7 @@ dataset:
   limit: 24
 models:
   base: { path: ${path.join(ROOT, 'models/quennland-base')} }
-  instruct: { path: ${path.join(ROOT, 'models/quennland-instruct')} }
+  instruct: { path: ${path.join(ROOT, 'models/quennland-instruct')}, formats: [raw, chat] }
 pairs:
   - { base: base, instruct: instruct }
 grid:
@@ -39,6 +41,17 @@ metrics:
   bootstrap_samples: 300
 `,
 );
+
+/** What each sample was asked and answered, in file order (not how long it took, nor where it came from). */
+function samplesOf(name: string): string[] {
+  return readFileSync(path.join(tmp, name, 'samples.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const { latencyMs: _latency, cached: _cached, ...rest } = JSON.parse(line) as Record<string, unknown>;
+      return JSON.stringify(rest);
+    });
+}
 
 function run(name: string, ...extra: string[]): RunSummary {
   const out = path.join(tmp, name);
@@ -59,15 +72,23 @@ test('a re-run reads its intervals back and summarizes as a run that computes th
   assert.ok(first.cells.some((c) => c.ci95.accuracy![0] < c.ci95.accuracy![1]), 'cluster intervals that are not a point');
   const modified = statSync(record).mtimeMs;
 
+  const prompts = Object.keys((JSON.parse(readFileSync(renders, 'utf8')) as { prompts: object }).prompts).length;
+  assert.ok(prompts >= 24, `${prompts} chat prompts recorded`);
+  const rendersModified = statSync(renders).mtimeMs;
+
   const second = run('second');
   assert.deepEqual(statistics(second), statistics(first));
+  assert.deepEqual(samplesOf('second'), samplesOf('first'), 'the same prompts, answers and scores');
   assert.equal(readFileSync(record, 'utf8'), written, 'every interval was read back: nothing new to record');
   assert.equal(statSync(record).mtimeMs, modified, 'not rewritten');
+  assert.equal(statSync(renders).mtimeMs, rendersModified, 'every chat prompt was read back');
 
-  // --no-cache computes every interval (and leaves the record alone): the same numbers.
+  // --no-cache computes every interval and renders every prompt (and leaves the records alone): the same.
   const computed = run('computed', '--no-cache');
   assert.deepEqual(statistics(computed), statistics(first));
+  assert.deepEqual(samplesOf('computed'), samplesOf('first'));
   assert.equal(statSync(record).mtimeMs, modified);
+  assert.equal(statSync(renders).mtimeMs, rendersModified);
 });
 
 test('another seed makes other intervals, added to the record', () => {
