@@ -29,6 +29,24 @@ export interface ValidatedRead<T> {
   warning?: string;
 }
 
+/** The record in `dir` that checks keyed by `identity` passed: whether it is there, and how to write it. */
+function passRecord(dir: string, identity: unknown): { passed: boolean; write(content: object, what: string): Promise<string | undefined> } {
+  const record = path.join(dir, `${createHash('sha256').update(JSON.stringify(identity)).digest('hex')}.json`);
+  return {
+    passed: existsSync(record),
+    /** Records the pass; a warning naming `what` when it cannot be recorded. */
+    async write(content, what) {
+      try {
+        makeDirectory(dir);
+        await writeAtomically(record, `${JSON.stringify({ ...content, validated: new Date().toISOString() })}\n`);
+        return undefined;
+      } catch (error) {
+        return `cannot record that ${what} (${messageOf(error)}); it will be checked again next time`;
+      }
+    },
+  };
+}
+
 /**
  * Reads `file` with `read(validate)`: without checks when `dir` holds a record that these bytes
  * passed them with `reader` (the format and its mapping, as data), otherwise with checks, and then
@@ -38,17 +56,11 @@ export async function readValidated<T>(dir: string | undefined, file: string, re
   if (dir === undefined) return { value: await read(true), skipped: false };
   const digest = await contentHash(file);
   if (digest === undefined) return { value: await read(true), skipped: false };
-  const key = createHash('sha256').update(JSON.stringify({ rules: VALIDATION_RULES, digest, reader })).digest('hex');
-  const record = path.join(dir, `${key}.json`);
-  if (existsSync(record)) return { value: await read(false), skipped: true };
+  const record = passRecord(dir, { rules: VALIDATION_RULES, digest, reader });
+  if (record.passed) return { value: await read(false), skipped: true };
   const value = await read(true);
-  try {
-    makeDirectory(dir);
-    await writeAtomically(record, `${JSON.stringify({ file, sha256: digest, reader, rules: VALIDATION_RULES, validated: new Date().toISOString() })}\n`);
-  } catch (error) {
-    return { value, skipped: false, warning: `cannot record that ${file} passed its checks (${messageOf(error)}); it will be checked again next time` };
-  }
-  return { value, skipped: false };
+  const warning = await record.write({ file, sha256: digest, reader, rules: VALIDATION_RULES }, `${file} passed its checks`);
+  return warning === undefined ? { value, skipped: false } : { value, skipped: false, warning };
 }
 
 /**
@@ -65,14 +77,8 @@ export async function checkOnce(dir: string | undefined, name: string, inputs: r
     return undefined;
   }
   const identity = { rules: VALIDATION_RULES, check: name, inputs: inputs.map((input, i) => ({ digest: digests[i], reader: input.reader })) };
-  const record = path.join(dir, `${createHash('sha256').update(JSON.stringify(identity)).digest('hex')}.json`);
-  if (existsSync(record)) return undefined;
+  const record = passRecord(dir, identity);
+  if (record.passed) return undefined;
   check();
-  try {
-    makeDirectory(dir);
-    await writeAtomically(record, `${JSON.stringify({ ...identity, files: inputs.map((input) => input.file), validated: new Date().toISOString() })}\n`);
-  } catch (error) {
-    return `cannot record that ${name} passed for ${inputs.map((input) => input.file).join(' and ')} (${messageOf(error)}); it will be checked again next time`;
-  }
-  return undefined;
+  return record.write({ ...identity, files: inputs.map((input) => input.file) }, `${name} passed for ${inputs.map((input) => input.file).join(' and ')}`);
 }

@@ -11,8 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { writeAtomically } from '../util/atomic-write.js';
-import { readLastingRecord } from '../util/lasting-record.js';
+import { LastingRecord } from '../util/lasting-record.js';
 import { sha256Hex } from '../util/hash.js';
 import type { LastingRenderMemo } from './chat-template.js';
 
@@ -33,24 +32,30 @@ function jinjaVersion(): string {
 }
 
 export class LastingRenders implements LastingRenderMemo {
-  private readonly used = new Map<string, string>();
-  private added = 0;
   private readonly library = jinjaVersion();
 
-  private constructor(
-    readonly file: string,
-    private readonly stored: Map<string, string>,
-    /** Why the record on disk was not read (it is then rewritten), if it was not. */
-    readonly unreadable: string | null,
-  ) {}
+  private constructor(private readonly record: LastingRecord<string>) {}
 
   /** The record in `folder` (none yet or unreadable: empty). */
   static open(folder: string): LastingRenders {
-    const file = path.join(folder, LASTING_RENDERS_FILE);
-    const record = readLastingRecord(file, FORMAT, 'prompts');
-    const stored = new Map<string, string>();
-    for (const [key, prompt] of Object.entries(record.entries)) if (typeof prompt === 'string') stored.set(key, prompt);
-    return new LastingRenders(file, stored, record.unreadable);
+    return new LastingRenders(
+      new LastingRecord(path.join(folder, LASTING_RENDERS_FILE), {
+        format: FORMAT,
+        entriesKey: 'prompts',
+        parse: (value) => (typeof value === 'string' ? value : undefined),
+        cost: (prompt) => prompt.length,
+        budget: MAX_PROMPT_CHARACTERS,
+      }),
+    );
+  }
+
+  get file(): string {
+    return this.record.file;
+  }
+
+  /** Why the record on disk was not read (it is then rewritten), if it was not. */
+  get unreadable(): string | null {
+    return this.record.unreadable;
   }
 
   private digest(renderer: string, messages: string): string {
@@ -58,35 +63,20 @@ export class LastingRenders implements LastingRenderMemo {
   }
 
   get(renderer: string, messages: string): string | undefined {
-    const key = this.digest(renderer, messages);
-    const known = this.used.get(key) ?? this.stored.get(key);
-    if (known !== undefined) this.used.set(key, known);
-    return known;
+    return this.record.get(this.digest(renderer, messages));
   }
 
   set(renderer: string, messages: string, prompt: string): void {
-    this.used.set(this.digest(renderer, messages), prompt);
-    this.added += 1;
+    this.record.set(this.digest(renderer, messages), prompt);
   }
 
   /** Prompts this process rendered (not read back). */
   get made(): number {
-    return this.added;
+    return this.record.made;
   }
 
   /** Writes the record when this process rendered a prompt (or the one on disk was unreadable): the prompts it used first, then older ones. */
-  async save(): Promise<void> {
-    if (this.added === 0 && this.unreadable === null) return;
-    const prompts: Record<string, string> = {};
-    let characters = 0;
-    fill: for (const source of [this.used, this.stored]) {
-      for (const [key, prompt] of source) {
-        if (key in prompts) continue;
-        if (characters + prompt.length > MAX_PROMPT_CHARACTERS) break fill;
-        prompts[key] = prompt;
-        characters += prompt.length;
-      }
-    }
-    await writeAtomically(this.file, `${JSON.stringify({ format: FORMAT, prompts })}\n`);
+  save(): Promise<void> {
+    return this.record.save();
   }
 }

@@ -36,9 +36,8 @@ let started: Promise<GitState> | undefined;
  *
  * Why early: Node spawns a child by fork(), which marks every page of the parent copy-on-write, so
  * each page the parent writes afterwards takes a page fault (about 10 µs each on a 2-core VM). A
- * `run` that forks git once it holds its suite, data and retriever (about 100 MB) paid 1,500–2,500
- * such faults, 40–70 ms of a 1.1 s warm quickstart; forked from the entry, before the CLI loads,
- * the parent is a third of that size.
+ * `run` that forked git once it held its suite, data and retriever paid ~2,900 such faults, 40–70 ms
+ * of a 1.1 s warm quickstart; forked from the entry, before the CLI loads, ~1,300.
  */
 export function startGitState(): void {
   started ??= gitStateOf(PACKAGE_ROOT);

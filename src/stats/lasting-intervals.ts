@@ -13,8 +13,7 @@
 // the same doubles. Only the entries of recent runs are kept (most recent first).
 import path from 'node:path';
 import type { Interval } from '../types.js';
-import { writeAtomically } from '../util/atomic-write.js';
-import { readLastingRecord } from '../util/lasting-record.js';
+import { LastingRecord } from '../util/lasting-record.js';
 import { sha256Hex } from '../util/hash.js';
 import { bootstrapFingerprint, type LastingIntervalMemo } from './bootstrap.js';
 
@@ -24,61 +23,45 @@ export const LASTING_INTERVALS_FILE = 'bootstrap-intervals.json';
 const MAX_ENTRIES = 8000;
 
 export class LastingIntervals implements LastingIntervalMemo {
-  /** Used or made by this process, in first-use order. */
-  private readonly used = new Map<string, Interval>();
-  private added = 0;
-
-  private constructor(
-    readonly file: string,
-    private readonly stored: Map<string, Interval>,
-    /** Why the record on disk was not read (it is then rewritten), if it was not. */
-    readonly unreadable: string | null,
-  ) {}
+  private constructor(private readonly record: LastingRecord<Interval>) {}
 
   /** The record in `folder` (none yet, unreadable, or from another implementation: empty). */
   static open(folder: string): LastingIntervals {
-    const file = path.join(folder, LASTING_INTERVALS_FILE);
-    const record = readLastingRecord(file, FORMAT, 'intervals');
-    const stored = new Map<string, Interval>();
-    // Another implementation's intervals are not ours: start afresh (not an error).
-    if (record.fields?.implementation === bootstrapFingerprint()) {
-      for (const [key, value] of Object.entries(record.entries)) {
-        if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'number' && typeof value[1] === 'number') stored.set(key, [value[0], value[1]]);
-      }
-    }
-    return new LastingIntervals(file, stored, record.unreadable);
+    return new LastingIntervals(
+      new LastingRecord(path.join(folder, LASTING_INTERVALS_FILE), {
+        format: FORMAT,
+        entriesKey: 'intervals',
+        identity: { implementation: bootstrapFingerprint() },
+        parse: (value) => (Array.isArray(value) && value.length === 2 && typeof value[0] === 'number' && typeof value[1] === 'number' ? [value[0], value[1]] : undefined),
+        budget: MAX_ENTRIES,
+      }),
+    );
+  }
+
+  get file(): string {
+    return this.record.file;
+  }
+
+  /** Why the record on disk was not read (it is then rewritten), if it was not. */
+  get unreadable(): string | null {
+    return this.record.unreadable;
   }
 
   get(key: string): Interval | undefined {
-    const digest = sha256Hex(key);
-    const known = this.used.get(digest) ?? this.stored.get(digest);
-    if (known) this.used.set(digest, known);
-    return known;
+    return this.record.get(sha256Hex(key));
   }
 
   set(key: string, interval: Interval): void {
-    this.used.set(sha256Hex(key), [interval[0], interval[1]]);
-    this.added += 1;
+    this.record.set(sha256Hex(key), [interval[0], interval[1]]);
   }
 
   /** Intervals this process made (not read back). */
   get made(): number {
-    return this.added;
+    return this.record.made;
   }
 
   /** Writes the record when this process made an interval (or the one on disk was unreadable): the ones it used first, then older ones. */
-  async save(): Promise<void> {
-    if (this.added === 0 && this.unreadable === null) return;
-    const intervals: Record<string, Interval> = {};
-    let kept = 0;
-    for (const source of [this.used, this.stored]) {
-      for (const [digest, interval] of source) {
-        if (kept >= MAX_ENTRIES) break;
-        if (digest in intervals) continue;
-        intervals[digest] = interval;
-        kept += 1;
-      }
-    }
-    await writeAtomically(this.file, `${JSON.stringify({ format: FORMAT, implementation: bootstrapFingerprint(), intervals })}\n`);
+  save(): Promise<void> {
+    return this.record.save();
   }
 }
